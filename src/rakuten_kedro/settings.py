@@ -1,0 +1,13 @@
+"""Project settings: configuration loading and hooks."""
+
+from kedro.config import OmegaConfigLoader
+
+from rakuten_kedro.hooks import RunEnvironmentHooks
+
+HOOKS = (RunEnvironmentHooks(),)
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+}
