@@ -158,6 +158,7 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             products = self._read_labelled_products()
         else:
             products = self._read_products(self._test_file())
+            self._warn_on_ids_shared_with_train(products)
         products["image_path"] = self._image_paths(products)
         self._check_images(products)
         label = ["prdtypecode"] if self._subset == "train" else []
@@ -285,6 +286,26 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             )
         products["prdtypecode"] = labels["prdtypecode"].to_numpy()
         return products
+
+    def _warn_on_ids_shared_with_train(self, test_products: pd.DataFrame) -> None:
+        """Challengedata test ids continue after the train ids: a clash hints at mixed files."""
+        if self._layout.id_column is not None:
+            return  # SIGIR numbers its test files from 0: shared ids are normal there
+        train_x = self._raw_dir / self._layout.train_x
+        if not train_x.is_file():
+            return
+        train_ids = pd.read_csv(train_x, usecols=[0], encoding="latin-1").iloc[:, 0]
+        shared = sorted(set(test_products["row_id"]) & set(train_ids))
+        if shared:
+            logger.warning(
+                "%d test id(s) of %s also appear in %s (e.g. %s). Predictions are keyed by the "
+                "test file's own ids, so the submission is still right, but check that the "
+                "test file belongs to this training set.",
+                len(shared),
+                self._test_file().name,
+                train_x.name,
+                shared[:_SHOWN],
+            )
 
     @staticmethod
     def _require_columns(table: pd.DataFrame, columns: list[str], path: Path) -> None:
