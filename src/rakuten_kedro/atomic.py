@@ -23,6 +23,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     temp = Path(temp_name)
     try:
         yield temp
+        if temp.is_file():  # mkstemp makes owner-only files; give the usual permissions
+            os.chmod(temp, 0o666 & ~_current_umask())
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
@@ -32,3 +34,9 @@ def write_json_atomically(target: str | Path, data: Any) -> None:
     """Write ``data`` as indented JSON to ``target`` atomically."""
     with atomic_path(target) as temp:
         temp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
 logger = logging.getLogger(__name__)
+
+
+class EnsembleMembersHooks:
+    """Hand the session's configuration to the ensemble so ``--env`` picks its members.
+
+    The ensemble members decide the pipelines' shape (one namespace each), and Kedro builds
+    pipelines after this hook but before it reads parameters.
+    """
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        from rakuten_kedro.fusion.members import use_config_loader  # noqa: PLC0415
+
+        use_config_loader(context.config_loader)
 
 
 class RunEnvironmentHooks:
@@ -30,3 +45,23 @@ class RunEnvironmentHooks:
             torch.get_num_threads(),
             run_params.get("env") or "local",
         )
+
+
+#: Nodes with this tag check the run's prerequisites (e.g. that pretrained weights can be
+#: found) from parameters alone; they run before the first node, so a run that cannot finish
+#: stops in seconds rather than after an hour of earlier work.
+PREFLIGHT_TAG = "preflight"
+
+
+class PreflightChecksHooks:
+    """Run every ``preflight``-tagged node of the pipeline before the pipeline starts.
+
+    Kedro orders independent nodes by name, so without this a missing-weights check may only
+    run after other long nodes (the image cache, the TF-IDF baseline).
+    """
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict, pipeline: Any, catalog: Any) -> None:
+        for node in pipeline.nodes:
+            if PREFLIGHT_TAG in node.tags:
+                node.run({name: catalog.load(name) for name in node.inputs})

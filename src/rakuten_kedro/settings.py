@@ -2,9 +2,9 @@
 
 from kedro.config import OmegaConfigLoader
 
-from rakuten_kedro.hooks import RunEnvironmentHooks
+from rakuten_kedro.hooks import EnsembleMembersHooks, PreflightChecksHooks, RunEnvironmentHooks
 
-HOOKS = (RunEnvironmentHooks(),)
+HOOKS = (EnsembleMembersHooks(), RunEnvironmentHooks(), PreflightChecksHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

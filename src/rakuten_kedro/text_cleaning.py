@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import re
 
 import pandas as pd
@@ -21,7 +22,7 @@ def clean_text(text: object) -> str:
     (``&amp;eacute;``), and tags are stripped after the first pass so escaped markup
     (``&lt;br /&gt;``) goes too.
     """
-    if text is None or (isinstance(text, float) and text != text):
+    if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
     cleaned = html.unescape(str(text))
     cleaned = _TAG.sub(" ", cleaned)

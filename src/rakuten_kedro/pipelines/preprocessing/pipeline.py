@@ -15,7 +15,9 @@ def create_pipeline(**kwargs) -> Pipeline:
     """Clean, encode, split, and build the decode-once image cache."""
     return Pipeline(
         [
-            Node(clean_products, "raw_products", "intermediate_products", name="clean_products_node"),
+            Node(
+                clean_products, "raw_products", "intermediate_products", name="clean_products_node"
+            ),
             Node(
                 clean_products,
                 "raw_test_products",
