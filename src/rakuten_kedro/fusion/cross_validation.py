@@ -1,0 +1,355 @@
+"""Out-of-fold training of any fusion model on the validation rows, and its fold-vote on test rows.
+
+``cross_validate`` is model-agnostic: it splits the rows (``folds.fold_splits``), asks a
+``train_fold`` callable for one model per fold, and fills every row's out-of-fold probabilities
+from the one model that neither trained on it nor (with ``epoch_selection="inner"``) chose its
+epoch on it. The decision-level, feature-level and stacking fusions differ only in
+``train_fold``. Torch models train with the project's one loop (``rakuten_kedro.training``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from rakuten_kedro.fusion.folds import FoldSplit, fold_splits
+from rakuten_kedro.fusion.vote import vote_from_probs
+from rakuten_kedro.training.loop import TrainConfig, fit, predict
+
+logger = logging.getLogger(__name__)
+
+
+class FoldModel(Protocol):
+    """What ``train_fold`` returns: a trained model that gives class probabilities."""
+
+    best_epoch: int
+    best_score: float
+
+    def predict_proba(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
+        """``(n, C)`` class probabilities for the rows of ``inputs`` (one array per input)."""
+
+
+TrainFold = Callable[
+    [Sequence[np.ndarray], np.ndarray, Sequence[np.ndarray], np.ndarray, int], FoldModel
+]
+
+
+@dataclass
+class CrossValidationResult:
+    """Out-of-fold probabilities on the training rows, fold probabilities on the test rows.
+
+    Attributes:
+        oof_probs: ``(N, C)``: each row's probabilities from the fold model that never trained
+            on it.
+        folds: ``(N,)`` fold index of every row.
+        test_probs: ``(K, N_test, C)`` every fold model's probabilities on the test rows
+            (``None`` without test inputs).
+        models: The K fold models.
+        best_epochs: Epoch each fold model kept (0 for models without epochs).
+        fold_scores: Each fold model's macro-F1 on its epoch-selection rows.
+    """
+
+    oof_probs: np.ndarray
+    folds: np.ndarray
+    test_probs: np.ndarray | None
+    models: list[Any]
+    best_epochs: list[int] = field(default_factory=list)
+    fold_scores: list[float] = field(default_factory=list)
+
+    def test_vote(self) -> np.ndarray:
+        """``(N_test,)`` majority vote of the fold models (ties: highest summed probability)."""
+        if self.test_probs is None:
+            raise ValueError("no test inputs were given to cross_validate")
+        return vote_from_probs(self.test_probs)
+
+
+def _take(inputs: Sequence[np.ndarray], rows: np.ndarray) -> list[np.ndarray]:
+    return [array[rows] for array in inputs]
+
+
+def cross_validate(
+    inputs: Sequence[np.ndarray],
+    labels: np.ndarray,
+    folds: np.ndarray,
+    train_fold: TrainFold,
+    *,
+    num_classes: int,
+    test_inputs: Sequence[np.ndarray] | None = None,
+    epoch_selection: str = "inner",
+    desc: str = "folds",
+) -> CrossValidationResult:
+    """Trains one model per fold and predicts every row out-of-fold.
+
+    Args:
+        inputs: One or more ``(N, …)`` arrays (e.g. the 54 probabilities, or text and image
+            features), rows aligned with ``labels``.
+        labels: ``(N,)`` label indices.
+        folds: ``(N,)`` fold index of every row (``folds.assign_folds``).
+        train_fold: ``train_fold(train_inputs, train_labels, select_inputs, select_labels,
+            fold)`` → a fitted ``FoldModel``.
+        num_classes: Number of classes ``C``.
+        test_inputs: The same arrays for the test rows, predicted by every fold model.
+        epoch_selection: ``"inner"`` or ``"held_out"`` (see ``folds.fold_splits``).
+        desc: Progress bar label.
+
+    Returns:
+        A ``CrossValidationResult``.
+    """
+    labels = np.asarray(labels)
+    if any(len(array) != len(labels) for array in inputs):
+        raise ValueError(
+            f"inputs have {[len(a) for a in inputs]} rows but labels have {len(labels)}"
+        )
+    oof = np.full((len(labels), num_classes), np.nan, dtype=np.float32)
+    test_probs, models, best_epochs, scores = [], [], [], []
+    splits: list[FoldSplit] = fold_splits(folds, epoch_selection)
+    for split in tqdm(splits, desc=desc, leave=False):
+        model = train_fold(
+            _take(inputs, split.train),
+            labels[split.train],
+            _take(inputs, split.select),
+            labels[split.select],
+            split.fold,
+        )
+        oof[split.predict] = model.predict_proba(_take(inputs, split.predict))
+        if test_inputs is not None:
+            test_probs.append(model.predict_proba(test_inputs))
+        models.append(model)
+        best_epochs.append(int(model.best_epoch))
+        scores.append(float(model.best_score))
+    return CrossValidationResult(
+        oof_probs=oof,
+        folds=np.asarray(folds),
+        test_probs=np.stack(test_probs) if test_inputs is not None else None,
+        models=models,
+        best_epochs=best_epochs,
+        fold_scores=scores,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Torch fold models, trained with the project's one loop.
+
+
+class ArrayBatches(Dataset):
+    """Dict batches over in-memory arrays, fetched a whole batch at a time.
+
+    The fusion inputs are small dense arrays; indexing them once per batch (``__getitems__``)
+    instead of once per row keeps 8 folds × 40 epochs to a fraction of a second per fold.
+
+    Args:
+        arrays: Named ``(N, …)`` arrays; ``labels`` (int) is the target when present.
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.tensors = {
+            name: torch.as_tensor(
+                np.asarray(array), dtype=torch.long if name == "labels" else torch.float32
+            )
+            for name, array in arrays.items()
+        }
+        self.length = len(next(iter(self.tensors.values())))
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {name: tensor[index] for name, tensor in self.tensors.items()}
+
+    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return {name: tensor[index] for name, tensor in self.tensors.items()}
+
+
+def _whole_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Collate for ``ArrayBatches``: its ``__getitems__`` already returns the batch."""
+    return batch
+
+
+def array_loader(
+    arrays: dict[str, np.ndarray], batch_size: int, shuffle: bool, seed: int = 0
+) -> DataLoader:
+    """A ``DataLoader`` of dict batches over ``arrays`` (``batch_size`` 0: one full batch).
+
+    Args:
+        arrays: Named ``(N, …)`` arrays.
+        batch_size: Rows per batch; 0 or less puts all rows in one batch.
+        shuffle: Shuffle the rows every epoch.
+        seed: Seed of the shuffle.
+
+    Returns:
+        The loader.
+    """
+    dataset = ArrayBatches(arrays)
+    size = len(dataset) if batch_size <= 0 else batch_size
+    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    return DataLoader(
+        dataset,
+        batch_size=max(1, size),
+        shuffle=shuffle,
+        generator=generator,
+        collate_fn=_whole_batch,
+    )
+
+
+@contextlib.contextmanager
+def quiet_epoch_logs() -> Iterator[None]:
+    """Silences the loop's per-epoch INFO lines: K folds × 40 epochs would flood the run log."""
+    loop_logger = logging.getLogger("rakuten_kedro.training.loop")
+    level = loop_logger.level
+    loop_logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        loop_logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def tiny_model_threads(enabled: bool = True) -> Iterator[None]:
+    """Runs torch on one CPU thread: a 54→6→27 network's ops are too small to share between
+    threads, and on a busy machine the threads' synchronisation made training ~5× slower."""
+    threads = torch.get_num_threads()
+    if enabled:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@dataclass
+class TorchFoldModel:
+    """A fold network trained by ``fit``, predicting through ``predict``.
+
+    Attributes:
+        model: The network (best epoch's weights).
+        input_names: Batch keys of the model's inputs, in ``inputs`` order.
+        best_epoch: Epoch kept.
+        best_score: Macro-F1 of that epoch on the selection rows.
+        history: ``fit``'s per-epoch records.
+        cpu: Force the CPU when predicting.
+    """
+
+    model: torch.nn.Module
+    input_names: tuple[str, ...]
+    best_epoch: int
+    best_score: float
+    history: list[dict[str, float]]
+    cpu: bool = True
+
+    def predict_proba(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
+        """``(n, C)`` softmax probabilities for the rows of ``inputs``."""
+        loader = array_loader(dict(zip(self.input_names, inputs, strict=True)), 4096, False)
+        with tiny_model_threads(self.cpu):
+            probs, _ = predict(
+                self.model,
+                loader,
+                logits_fn=_logits_fn(self.input_names),
+                cpu=self.cpu,
+                progress=False,
+            )
+        return probs
+
+
+def _logits_fn(input_names: tuple[str, ...]) -> Callable[[torch.nn.Module, dict], torch.Tensor]:
+    def logits_fn(model: torch.nn.Module, batch: dict) -> torch.Tensor:
+        return model(*(batch[name] for name in input_names))
+
+    return logits_fn
+
+
+def make_torch_train_fold(
+    build_model: Callable[[Sequence[np.ndarray]], torch.nn.Module],
+    input_names: Sequence[str],
+    *,
+    epochs: int = 40,
+    lr: float = 0.01,
+    weight_decay: float = 0.0,
+    batch_size: int = 0,
+    seed: int = 2020,
+    cpu: bool = True,
+    name: str = "fusion",
+) -> TrainFold:
+    """A ``train_fold`` that trains a fresh network per fold with Adam and the shared loop.
+
+    Each fold keeps its epoch with the best macro-F1 on its selection rows (``fit`` does that).
+
+    Args:
+        build_model: ``build_model(train_inputs)`` returns a new, untrained network taking
+            the inputs in order (the training inputs let it fix input statistics).
+        input_names: One batch key per input array (e.g. ``("text", "image")``).
+        epochs: Epochs per fold (the paper: 40).
+        lr: Adam learning rate (the paper: 0.01).
+        weight_decay: Adam weight decay.
+        batch_size: Rows per batch; 0 = full batch (the validation split is small).
+        seed: Base seed; fold ``k`` uses ``seed + k``.
+        cpu: Train on the CPU (the networks are tiny: a GPU only adds transfer overhead).
+        name: Label for logs.
+
+    Returns:
+        The ``train_fold`` callable for ``cross_validate``.
+    """
+    input_names = tuple(input_names)
+    logits_fn = _logits_fn(input_names)
+
+    def loss_fn(model: torch.nn.Module, batch: dict) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(logits_fn(model, batch), batch["labels"])
+
+    def train_fold(
+        train_inputs: Sequence[np.ndarray],
+        train_labels: np.ndarray,
+        select_inputs: Sequence[np.ndarray],
+        select_labels: np.ndarray,
+        fold: int,
+    ) -> TorchFoldModel:
+        torch.manual_seed(seed + fold)
+        model = build_model(train_inputs)
+        train_loader = array_loader(
+            {**dict(zip(input_names, train_inputs, strict=True)), "labels": train_labels},
+            batch_size,
+            shuffle=True,
+            seed=seed + fold,
+        )
+        select_loader = array_loader(
+            {**dict(zip(input_names, select_inputs, strict=True)), "labels": select_labels},
+            4096,
+            shuffle=False,
+        )
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        config = TrainConfig(
+            epochs=epochs,
+            seed=seed + fold,
+            cpu=cpu,
+            progress=False,
+            max_grad_norm=None,
+            name=f"{name} fold {fold}",
+        )
+        with quiet_epoch_logs(), tiny_model_threads(cpu):
+            result = fit(
+                model,
+                train_loader,
+                select_loader,
+                optimizer=optimizer,
+                scheduler=None,
+                loss_fn=loss_fn,
+                logits_fn=logits_fn,
+                config=config,
+            )
+        return TorchFoldModel(
+            model=result.model,
+            input_names=input_names,
+            best_epoch=result.best_epoch,
+            best_score=result.best_score,
+            history=result.history,
+            cpu=cpu,
+        )
+
+    return train_fold

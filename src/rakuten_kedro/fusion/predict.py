@@ -1,0 +1,96 @@
+"""Classify new products with trained fusion networks: member votes, ensemble, top-k table.
+
+Used by the ``predict`` pipeline (no training): each ensemble member's saved fold networks
+(``FoldEnsemble``) fuse its text and image probabilities and vote; the members vote in turn.
+Products whose photo could not be read get their text model's answer instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rakuten_kedro.fusion.decision import stack_probabilities
+from rakuten_kedro.fusion.vote import majority_vote, vote_from_probs
+
+
+def fold_ensemble_predict(
+    fold_ensemble: torch.nn.Module, modality_probs: Sequence[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """One member's prediction: its K fold networks' vote and their mean probabilities.
+
+    Args:
+        fold_ensemble: A ``FoldEnsemble`` (forward → ``(K, N, C)`` logits).
+        modality_probs: The text then image ``(N, C)`` probabilities.
+
+    Returns:
+        ``(votes (N,), mean_probs (N, C))``.
+    """
+    inputs = torch.as_tensor(stack_probabilities(modality_probs))
+    fold_ensemble.eval()
+    with torch.inference_mode():
+        fold_probs = torch.softmax(fold_ensemble(inputs).float(), dim=-1).numpy()
+    return vote_from_probs(fold_probs), fold_probs.mean(axis=0)
+
+
+def top_k_table(
+    row_ids: np.ndarray,
+    predicted: np.ndarray,
+    probs: np.ndarray,
+    codes: Sequence[int],
+    k: int = 3,
+) -> pd.DataFrame:
+    """The predicted code first, then the most probable other codes, with their probabilities.
+
+    Args:
+        row_ids: ``(N,)`` row ids.
+        predicted: ``(N,)`` predicted label indices (e.g. a vote, which may not be the argmax).
+        probs: ``(N, C)`` probabilities used for the probabilities and the runners-up.
+        codes: The codes in label order.
+        k: How many codes per product.
+
+    Returns:
+        ``row_id``, ``prdtypecode`` and ``top{i}_prdtypecode`` / ``top{i}_probability`` for
+        ``i`` in ``1..k``.
+    """
+    codes_array = np.asarray(codes, dtype=np.int64)
+    rows = np.arange(len(predicted))
+    others = probs.copy()
+    others[rows, predicted] = -np.inf  # the predicted code is ranked first whatever its mass
+    ranked = np.concatenate([predicted[:, None], np.argsort(-others, axis=1)[:, : k - 1]], axis=1)
+    table = pd.DataFrame({"row_id": np.asarray(row_ids, dtype=np.int64)})
+    table["prdtypecode"] = codes_array[predicted]
+    for rank in range(k):
+        table[f"top{rank + 1}_prdtypecode"] = codes_array[ranked[:, rank]]
+        table[f"top{rank + 1}_probability"] = probs[rows, ranked[:, rank]].astype(np.float32)
+    return table
+
+
+def ensemble_with_text_fallback(
+    member_votes: Sequence[np.ndarray],
+    member_probs: Sequence[np.ndarray],
+    text_probs: np.ndarray,
+    has_photo: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The members' majority vote, or the text model's answer where the photo is unusable.
+
+    Args:
+        member_votes: Each member's ``(N,)`` votes.
+        member_probs: Each member's ``(N, C)`` mean probabilities (tie-break, ranking).
+        text_probs: ``(N, C)`` probabilities of the headline text model.
+        has_photo: ``(N,)`` bool, False where the photo was missing or unreadable.
+
+    Returns:
+        ``(predicted (N,), probs (N, C))``: the ensemble's vote and mean member probabilities
+        for products with a photo, the text model's argmax and probabilities for the others.
+    """
+    probs = np.stack(member_probs)
+    predicted = majority_vote(np.stack(member_votes), probs)
+    mean_probs = probs.mean(axis=0)
+    has_photo = np.asarray(has_photo, dtype=bool)
+    predicted = np.where(has_photo, predicted, text_probs.argmax(axis=1))
+    mean_probs = np.where(has_photo[:, None], mean_probs, text_probs)
+    return predicted, mean_probs

@@ -1,0 +1,163 @@
+"""Conversions between the pipelines' tables and the arrays the fusion models work on.
+
+Table formats are fixed in docs/architecture.md: probability tables hold ``row_id`` then one
+float column per code named ``str(code)`` in ``label_encoding`` order; feature tables hold
+``row_id`` then ``f0 … f{d-1}``; prediction tables hold ``row_id``, ``label``, ``prdtypecode``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def _row_positions(table: pd.DataFrame, row_ids: np.ndarray, name: str) -> np.ndarray:
+    """Positions in ``table`` of ``row_ids``, with errors that say which rows are wrong."""
+    if "row_id" not in table.columns:
+        raise ValueError(f"{name}: no `row_id` column (columns: {list(table.columns)[:8]}…)")
+    table_ids = table["row_id"].to_numpy()
+    if len(np.unique(table_ids)) != len(table_ids):
+        duplicated = pd.Series(table_ids)[pd.Series(table_ids).duplicated()].unique()[:5]
+        raise ValueError(f"{name}: duplicated row_id values, e.g. {duplicated.tolist()}")
+    index = pd.Index(table_ids)
+    positions = index.get_indexer(row_ids)
+    missing = np.asarray(row_ids)[positions < 0]
+    if len(missing):
+        raise ValueError(
+            f"{name}: {len(missing)} of the {len(row_ids)} expected rows are missing, "
+            f"e.g. row_id {missing[:5].tolist()}; was it computed on the same products?"
+        )
+    return positions
+
+
+def probs_matrix(
+    table: pd.DataFrame, codes: Sequence[int], row_ids: np.ndarray | None = None, name: str = ""
+) -> np.ndarray:
+    """Reads a probability table into an ``(N, C)`` float32 array in ``codes`` order.
+
+    Args:
+        table: ``row_id`` + one column per code named ``str(code)``.
+        codes: The codes in label order (``label_encoding["codes"]``).
+        row_ids: Rows wanted, in the wanted order; ``None`` keeps the table's order.
+        name: The table's catalog name, for error messages.
+
+    Returns:
+        ``(N, C)`` float32 probabilities.
+    """
+    columns = [str(code) for code in codes]
+    missing = [code for code in codes if str(code) not in table.columns]
+    if missing:
+        raise ValueError(f"{name}: no probability column for codes {missing[:8]}")
+    values = table[columns].to_numpy(dtype=np.float32)
+    if row_ids is not None:
+        values = values[_row_positions(table, np.asarray(row_ids), name)]
+    return values
+
+
+def features_matrix(
+    table: pd.DataFrame, row_ids: np.ndarray | None = None, name: str = ""
+) -> np.ndarray:
+    """Reads a feature table (``row_id``, ``f0 … f{d-1}``) into an ``(N, d)`` float32 array.
+
+    Args:
+        table: The feature table.
+        row_ids: Rows wanted, in the wanted order; ``None`` keeps the table's order.
+        name: The table's catalog name, for error messages.
+
+    Returns:
+        ``(N, d)`` float32 features, columns in ``f0, f1, …`` order.
+    """
+    columns = sorted(
+        (column for column in table.columns if str(column).startswith("f")),
+        key=lambda column: int(str(column)[1:]),
+    )
+    if not columns:
+        raise ValueError(
+            f"{name}: no feature columns f0, f1, … (columns: {list(table.columns)[:8]})"
+        )
+    values = table[columns].to_numpy(dtype=np.float32)
+    if row_ids is not None:
+        values = values[_row_positions(table, np.asarray(row_ids), name)]
+    return values
+
+
+def probs_table(row_ids: np.ndarray, probs: np.ndarray, codes: Sequence[int]) -> pd.DataFrame:
+    """Builds a probability table (``row_id`` + one column per code) from an array.
+
+    Args:
+        row_ids: ``(N,)`` row ids.
+        probs: ``(N, C)`` probabilities in ``codes`` order.
+        codes: The codes in label order.
+
+    Returns:
+        The table, in the format of ``{variant}.val_probs``.
+    """
+    table = pd.DataFrame(np.asarray(probs, dtype=np.float32), columns=[str(c) for c in codes])
+    table.insert(0, "row_id", np.asarray(row_ids, dtype=np.int64))
+    return table
+
+
+def predictions_table(
+    row_ids: np.ndarray, labels: np.ndarray, codes: Sequence[int]
+) -> pd.DataFrame:
+    """Builds a prediction table: ``row_id``, ``label`` (index) and ``prdtypecode``.
+
+    Args:
+        row_ids: ``(N,)`` row ids.
+        labels: ``(N,)`` predicted label indices.
+        codes: The codes in label order.
+
+    Returns:
+        The prediction table.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "row_id": np.asarray(row_ids, dtype=np.int64),
+            "label": labels,
+            "prdtypecode": np.asarray(codes, dtype=np.int64)[labels],
+        }
+    )
+
+
+def prediction_labels(
+    table: pd.DataFrame, row_ids: np.ndarray | None = None, name: str = ""
+) -> np.ndarray:
+    """Reads the ``label`` column of a prediction table, optionally reordered to ``row_ids``.
+
+    Args:
+        table: A table from ``predictions_table``.
+        row_ids: Rows wanted, in the wanted order; ``None`` keeps the table's order.
+        name: The table's catalog name, for error messages.
+
+    Returns:
+        ``(N,)`` int64 label indices.
+    """
+    if "label" not in table.columns:
+        raise ValueError(f"{name}: no `label` column (columns: {list(table.columns)})")
+    labels = table["label"].to_numpy(dtype=np.int64)
+    if row_ids is not None:
+        labels = labels[_row_positions(table, np.asarray(row_ids), name)]
+    return labels
+
+
+def validation_rows(products: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Returns the ``row_id`` and ``label`` of the validation rows of ``products``, in table order.
+
+    Args:
+        products: The ``products`` table (``row_id``, ``label``, ``split``, …).
+
+    Returns:
+        ``(row_ids, labels)``, both int64.
+    """
+    missing = {"row_id", "label", "split"} - set(products.columns)
+    if missing:
+        raise ValueError(f"products: missing columns {sorted(missing)}")
+    val = products[products["split"] == "val"]
+    if val.empty:
+        raise ValueError(
+            "products: no row has split == 'val'; fusion trains on the validation rows"
+        )
+    return val["row_id"].to_numpy(dtype=np.int64), val["label"].to_numpy(dtype=np.int64)

@@ -1,0 +1,214 @@
+"""Nodes of the denoising pipeline (the work is done in ``rakuten_kedro.vision.denoise``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from rakuten_kedro.fusion.tables import probs_matrix, probs_table
+from rakuten_kedro.vision.data import ImageCacheLike, cache_images, positions_of
+from rakuten_kedro.vision.denoise import (
+    label_issues_table,
+    out_of_fold_probs,
+    rank_label_issues,
+    score_flags,
+    stratified_folds,
+)
+from rakuten_kedro.vision.plots import plot_top_flags
+from rakuten_kedro.vision.train import weights_source
+
+logger = logging.getLogger(__name__)
+
+
+def _codes(label_encoding: dict[str, Any]) -> list[int]:
+    if "codes" not in label_encoding:
+        raise KeyError("label_encoding has no 'codes' list; rerun the preprocessing pipeline")
+    return [int(code) for code in label_encoding["codes"]]
+
+
+def _split(products: pd.DataFrame, split: str) -> pd.DataFrame:
+    for column in ("row_id", "label", "split"):
+        if column not in products.columns:
+            raise KeyError(f"products has no '{column}' column; rerun the preprocessing pipeline")
+    return products[products["split"] == split]
+
+
+def check_denoising_weights(params: dict[str, Any]) -> str:
+    """Fail fast, before any data is loaded, when pretrained weights are not on this machine.
+
+    Args:
+        params: The ``denoising`` parameters (its ``model`` block is checked).
+
+    Returns:
+        Where the initial weights come from (``"from scratch"`` or a file path).
+    """
+    source = weights_source(params.get("model", {}))
+    logger.info("denoising: initial weights: %s", source)
+    return source
+
+
+def cross_validate_image_model(
+    denoising_initial_weights: str,
+    products: pd.DataFrame,
+    image_cache: ImageCacheLike,
+    label_encoding: dict[str, Any],
+    params: dict[str, Any],
+) -> pd.DataFrame:
+    """Out-of-fold class probabilities of every training product (k-fold image models).
+
+    Args:
+        denoising_initial_weights: From ``check_denoising_weights`` (orders the check first).
+        products: Labelled products (``row_id``, ``label``, ``split``).
+        image_cache: The labelled products' image cache.
+        label_encoding: ``{"codes": [...]}``.
+        params: The ``denoising`` parameters (``folds``, ``seed``, ``model``, ``train``,
+            ``augment``, ``run``).
+
+    Returns:
+        ``row_id`` + one probability column per code, one row per training product.
+    """
+    codes = _codes(label_encoding)
+    train, val = _split(products, "train"), _split(products, "val")
+    images = cache_images(image_cache, params["train"]["cache_size"])
+    labels = train["label"].to_numpy()
+    folds = stratified_folds(labels, int(params["folds"]), int(params["seed"]))
+    probs = out_of_fold_probs(
+        images,
+        positions_of(image_cache, train["row_id"]),
+        labels,
+        folds,
+        val_positions=positions_of(image_cache, val["row_id"]),
+        val_labels=val["label"].to_numpy(),
+        num_classes=len(codes),
+        params=params,
+        checkpoint_root=params.get("run", {}).get("checkpoint_root"),
+    )
+    accuracy = float((probs.argmax(1) == labels).mean())
+    logger.info("denoising: out-of-fold agreement with the given labels %.3f", accuracy)
+    return probs_table(train["row_id"].to_numpy(), probs, codes)
+
+
+def find_label_issues(
+    products: pd.DataFrame,
+    denoising_oof_probs: pd.DataFrame,
+    label_encoding: dict[str, Any],
+    params: dict[str, Any],
+) -> pd.DataFrame:
+    """Rank the training products whose given code the images contradict (cleanlab).
+
+    Args:
+        products: Labelled products (``row_id``, ``productid``, ``imageid``, ``label``,
+            ``split``).
+        denoising_oof_probs: Out-of-fold probabilities of the training products.
+        label_encoding: ``{"codes": [...]}``.
+        params: ``filter_by``, ``ranked_by``, ``drop_fraction``.
+
+    Returns:
+        The ``label_issues`` table (``rank``, ``row_id``, ``productid``, ``imageid``,
+        ``given_prdtypecode``, ``suggested_prdtypecode``, ``label_quality``, …, ``dropped``).
+    """
+    codes = _codes(label_encoding)
+    train = _split(products, "train")
+    probs = probs_matrix(
+        denoising_oof_probs, codes, train["row_id"].to_numpy(), name="denoising_oof_probs"
+    )
+    labels = train["label"].to_numpy()
+    ranked, quality = rank_label_issues(
+        labels, probs, filter_by=params["filter_by"], ranked_by=params["ranked_by"]
+    )
+    table = label_issues_table(
+        train, probs, ranked, quality, codes, drop_fraction=float(params["drop_fraction"])
+    )
+    logger.info(
+        "denoising: %d of %d training products flagged, the top %d dropped",
+        len(table),
+        len(train),
+        int(table["dropped"].sum()),
+    )
+    return table
+
+
+def select_clean_training_ids(products: pd.DataFrame, label_issues: pd.DataFrame) -> pd.DataFrame:
+    """The training products kept after removing the dropped label issues.
+
+    Args:
+        products: Labelled products (``row_id``, ``split``).
+        label_issues: Ranked issues with their ``dropped`` flag.
+
+    Returns:
+        A one-column table ``row_id`` of the kept training products, in table order.
+    """
+    train = _split(products, "train")
+    dropped = label_issues.loc[label_issues["dropped"].astype(bool), "row_id"]
+    kept = train.loc[~train["row_id"].isin(dropped), ["row_id"]].reset_index(drop=True)
+    return kept
+
+
+def plot_label_issues(
+    label_issues: pd.DataFrame, image_cache: ImageCacheLike, params: dict[str, Any]
+) -> Figure:
+    """Photos of the top flagged products with their given and suggested codes.
+
+    Args:
+        label_issues: Ranked issues.
+        image_cache: The labelled products' image cache (its largest size is shown).
+        params: ``figure_top``: how many products to show.
+
+    Returns:
+        The figure.
+    """
+    top = label_issues.sort_values("rank").head(int(params.get("figure_top", 16)))
+    images = image_cache.images(max(image_cache.sizes))
+    photos = np.asarray(images[positions_of(image_cache, top["row_id"])])
+    return plot_top_flags(top, photos)
+
+
+def score_denoising(
+    label_issues: pd.DataFrame,
+    products: pd.DataFrame,
+    demo_label_noise: pd.DataFrame | None,
+) -> dict[str, Any]:
+    """Score the flags against the demo generator's injected flips, when they are known.
+
+    This is the only node that reads the truth file: denoising itself never sees it.
+
+    Args:
+        label_issues: Ranked issues with their ``dropped`` flag.
+        products: Labelled products (``row_id``, ``productid``, ``split``).
+        demo_label_noise: The generator's record (``row_id``, ``productid``, ``flipped``…),
+            or None for data without one.
+
+    Returns:
+        ``{"truth": "demo_label_noise", "flip_rate", "flagged": {precision, recall, …},
+        "dropped": {…}, "top_n_flipped": {…}}``, or ``{"truth": "none", …}`` with counts only.
+    """
+    train = _split(products, "train")
+    counts = {
+        "n_train": len(train),
+        "n_flagged": len(label_issues),
+        "n_dropped": int(label_issues["dropped"].astype(bool).sum()),
+    }
+    if demo_label_noise is None:
+        return {"truth": "none", **counts}
+    truth = demo_label_noise.set_index("row_id")
+    same = truth.reindex(train["row_id"])["productid"].to_numpy() == train["productid"].to_numpy()
+    if not same.all():
+        # A demo truth file left beside other data: scoring against it would be meaningless.
+        logger.warning("the label-noise truth file does not describe these products; not scored")
+        return {"truth": "none (truth file belongs to other products)", **counts}
+    scores = score_flags(label_issues, demo_label_noise, train["row_id"])
+    logger.info(
+        "denoising vs injected flips: flip rate %.3f; flagged precision %.3f recall %.3f; "
+        "dropped precision %.3f; precision at %d %.3f",
+        scores["flip_rate"],
+        scores["flagged"]["precision"],
+        scores["flagged"]["recall"],
+        scores["dropped"]["precision"],
+        scores["n_flipped"],
+        scores["top_n_flipped"]["precision"],
+    )
+    return {"truth": "demo_label_noise", **counts, **scores}

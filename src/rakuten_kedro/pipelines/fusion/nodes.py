@@ -1,0 +1,251 @@
+"""Nodes of the fusion pipeline: thin calls into ``rakuten_kedro.fusion``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rakuten_kedro.datasets.torch_model import set_build_config
+from rakuten_kedro.fusion.cross_validation import CrossValidationResult
+from rakuten_kedro.fusion.decision import (
+    cross_validate_decision_fusion,
+    fold_ensemble,
+    stack_probabilities,
+)
+from rakuten_kedro.fusion.feature import cross_validate_feature_fusion
+from rakuten_kedro.fusion.folds import assign_folds
+from rakuten_kedro.fusion.stacking import cross_validate_stacking
+from rakuten_kedro.fusion.tables import (
+    features_matrix,
+    predictions_table,
+    probs_matrix,
+    probs_table,
+    validation_rows,
+)
+from rakuten_kedro.training.metrics import classification_metrics
+
+
+def assign_fusion_folds(products: pd.DataFrame, cross_validation: dict[str, Any]) -> pd.DataFrame:
+    """Assigns every validation product to a fold, stratified by label; all fusions share them.
+
+    Args:
+        products: The ``products`` table.
+        cross_validation: ``fusion.cross_validation`` parameters (``n_folds``, ``seed``).
+
+    Returns:
+        ``row_id``, ``fold`` for the validation rows, in table order.
+    """
+    row_ids, labels = validation_rows(products)
+    folds = assign_folds(labels, int(cross_validation["n_folds"]), int(cross_validation["seed"]))
+    return pd.DataFrame({"row_id": row_ids, "fold": folds})
+
+
+def _folds_for(fusion_folds: pd.DataFrame, row_ids: np.ndarray) -> np.ndarray:
+    folds = fusion_folds.set_index("row_id")["fold"].reindex(row_ids)
+    if folds.isna().any():
+        missing = row_ids[folds.isna().to_numpy()][:5]
+        raise ValueError(f"fusion_folds: no fold for validation row_id {missing.tolist()}")
+    return folds.to_numpy(dtype=np.int64)
+
+
+def stack_fusion_inputs(  # noqa: PLR0917 - Kedro passes node inputs positionally
+    text_val_probs: pd.DataFrame,
+    image_val_probs: pd.DataFrame,
+    text_test_probs: pd.DataFrame,
+    image_test_probs: pd.DataFrame,
+    products: pd.DataFrame,
+    label_encoding: dict[str, Any],
+) -> dict[str, Any]:
+    """Puts the text and image probabilities side by side (54 values per product).
+
+    Validation rows follow ``products``; test rows follow the text test table, the image test
+    table is aligned to it by ``row_id``.
+
+    Args:
+        text_val_probs: ``{text}.val_probs``.
+        image_val_probs: ``{image}.val_probs``.
+        text_test_probs: ``{text}.test_probs``.
+        image_test_probs: ``{image}.test_probs``.
+        products: The ``products`` table (validation rows and labels).
+        label_encoding: ``{"codes": [...]}``.
+
+    Returns:
+        ``{"codes", "val_row_ids", "val_labels", "val_inputs", "test_row_ids", "test_inputs"}``.
+    """
+    codes = list(label_encoding["codes"])
+    val_row_ids, val_labels = validation_rows(products)
+    test_row_ids = text_test_probs["row_id"].to_numpy(dtype=np.int64)
+    return {
+        "codes": codes,
+        "val_row_ids": val_row_ids,
+        "val_labels": val_labels,
+        "val_inputs": stack_probabilities(
+            [
+                probs_matrix(text_val_probs, codes, val_row_ids, "text val_probs"),
+                probs_matrix(image_val_probs, codes, val_row_ids, "image val_probs"),
+            ]
+        ),
+        "test_row_ids": test_row_ids,
+        "test_inputs": stack_probabilities(
+            [
+                probs_matrix(text_test_probs, codes, test_row_ids, "text test_probs"),
+                probs_matrix(image_test_probs, codes, test_row_ids, "image test_probs"),
+            ]
+        ),
+    }
+
+
+def _fusion_outputs(
+    result: CrossValidationResult, fusion_inputs: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Out-of-fold val probabilities, mean test probabilities, test vote, metrics."""
+    codes = fusion_inputs["codes"]
+    metrics = classification_metrics(
+        fusion_inputs["val_labels"], result.oof_probs.argmax(axis=1), codes
+    )
+    metrics.update(
+        {
+            "scored": "out-of-fold on the validation split",
+            "n_rows": len(fusion_inputs["val_labels"]),
+            "n_folds": len(result.models),
+            "fold_best_epochs": result.best_epochs,
+            "fold_selection_macro_f1": result.fold_scores,
+        }
+    )
+    return (
+        probs_table(fusion_inputs["val_row_ids"], result.oof_probs, codes),
+        probs_table(fusion_inputs["test_row_ids"], result.test_probs.mean(axis=0), codes),
+        predictions_table(fusion_inputs["test_row_ids"], result.test_vote(), codes),
+        metrics,
+    )
+
+
+def train_decision_fusion(
+    fusion_inputs: dict[str, Any],
+    fusion_folds: pd.DataFrame,
+    network: dict[str, Any],
+    cross_validation: dict[str, Any],
+    training: dict[str, Any],
+) -> tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Trains the K fold networks of one decision-level fusion; scores it out-of-fold.
+
+    Args:
+        fusion_inputs: Output of ``stack_fusion_inputs``.
+        fusion_folds: ``row_id``, ``fold`` of the validation rows.
+        network: One entry of ``fusion.networks`` (``hidden``: 0 = one layer; ``residual``:
+            learn a correction on top of the product-of-experts fusion).
+        cross_validation: ``fusion.cross_validation`` (``epoch_selection``).
+        training: ``fusion.training`` (``epochs``, ``lr``, ``batch_size``, …).
+
+    Returns:
+        ``fusion_model`` (the K networks as one module), ``val_probs`` (out-of-fold),
+        ``test_probs`` (mean over the folds), ``test_predictions`` (the folds' majority vote,
+        ties by summed probability), ``metrics``.
+    """
+    folds = _folds_for(fusion_folds, fusion_inputs["val_row_ids"])
+    hidden = int(network.get("hidden") or 0)
+    residual = bool(network.get("residual", False))
+    num_classes = len(fusion_inputs["codes"])
+    result = cross_validate_decision_fusion(
+        fusion_inputs["val_inputs"],
+        fusion_inputs["val_labels"],
+        folds,
+        num_classes=num_classes,
+        hidden=hidden,
+        residual=residual,
+        test_inputs=fusion_inputs["test_inputs"],
+        epoch_selection=cross_validation.get("epoch_selection", "inner"),
+        **training,
+    )
+    model = set_build_config(
+        fold_ensemble(result),
+        "rakuten_kedro.models.fusion:build_decision_fold_ensemble",
+        metadata={"codes": fusion_inputs["codes"], "fold_best_epochs": result.best_epochs},
+        num_folds=len(result.models),
+        num_inputs=int(fusion_inputs["val_inputs"].shape[1]),
+        num_classes=num_classes,
+        hidden=hidden,
+        residual=residual,
+    )
+    return (model, *_fusion_outputs(result, fusion_inputs))
+
+
+def train_stacking(
+    fusion_inputs: dict[str, Any],
+    fusion_folds: pd.DataFrame,
+    stacking: dict[str, Any],
+    cross_validation: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Logistic-regression stacking over the same 54 inputs and folds as the fusion network.
+
+    Args:
+        fusion_inputs: Output of ``stack_fusion_inputs`` (the headline member's).
+        fusion_folds: ``row_id``, ``fold`` of the validation rows.
+        stacking: ``fusion.stacking`` (``c``, ``max_iter``).
+        cross_validation: ``fusion.cross_validation`` (``epoch_selection``, ``seed``).
+
+    Returns:
+        ``val_probs`` (out-of-fold), ``test_probs``, ``test_predictions``, ``metrics``.
+    """
+    result = cross_validate_stacking(
+        fusion_inputs["val_inputs"],
+        fusion_inputs["val_labels"],
+        _folds_for(fusion_folds, fusion_inputs["val_row_ids"]),
+        num_classes=len(fusion_inputs["codes"]),
+        test_inputs=fusion_inputs["test_inputs"],
+        c=float(stacking.get("c", 1.0)),
+        max_iter=int(stacking.get("max_iter", 1000)),
+        epoch_selection=cross_validation.get("epoch_selection", "inner"),
+        seed=int(cross_validation.get("seed", 2020)),
+    )
+    return _fusion_outputs(result, fusion_inputs)
+
+
+def train_feature_fusion(  # noqa: PLR0917 - Kedro passes node inputs positionally
+    text_val_features: pd.DataFrame,
+    image_val_features: pd.DataFrame,
+    products: pd.DataFrame,
+    label_encoding: dict[str, Any],
+    fusion_folds: pd.DataFrame,
+    feature_fusion: dict[str, Any],
+    cross_validation: dict[str, Any],
+    mode: str,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Feature-level fusion (one mode) on frozen features, scored out-of-fold on validation.
+
+    Args:
+        text_val_features: ``{text}.val_features``.
+        image_val_features: ``{image}.val_features``.
+        products: The ``products`` table.
+        label_encoding: ``{"codes": [...]}``.
+        fusion_folds: ``row_id``, ``fold`` (the decision fusion's folds).
+        feature_fusion: ``feature_fusion`` parameters (network and training settings).
+        cross_validation: ``fusion.cross_validation`` (``epoch_selection``).
+        mode: ``"concat"``, ``"sum"`` or ``"attention"``.
+
+    Returns:
+        ``val_probs`` (out-of-fold) and ``metrics``.
+    """
+    codes = list(label_encoding["codes"])
+    row_ids, labels = validation_rows(products)
+    result = cross_validate_feature_fusion(
+        features_matrix(text_val_features, row_ids, "text val_features"),
+        features_matrix(image_val_features, row_ids, "image val_features"),
+        labels,
+        _folds_for(fusion_folds, row_ids),
+        num_classes=len(codes),
+        mode=mode,
+        epoch_selection=cross_validation.get("epoch_selection", "inner"),
+        **feature_fusion,
+    )
+    metrics = classification_metrics(labels, result.oof_probs.argmax(axis=1), codes)
+    metrics.update(
+        {
+            "scored": "out-of-fold on the validation split",
+            "mode": mode,
+            "fold_best_epochs": result.best_epochs,
+        }
+    )
+    return probs_table(row_ids, result.oof_probs, codes), metrics

@@ -1,0 +1,302 @@
+"""Nodes of the image_model pipeline (the work is done in ``rakuten_kedro.vision.train``)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rakuten_kedro.fusion.tables import probs_matrix, probs_table
+from rakuten_kedro.models.image import ResNetClassifier, build_image_classifier
+from rakuten_kedro.training.metrics import classification_metrics
+from rakuten_kedro.vision.data import ImageCacheLike, cache_images, positions_of
+from rakuten_kedro.vision.train import (
+    fit_image_classifier,
+    history_summary,
+    predict_image_classifier,
+    weights_source,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _codes(label_encoding: dict[str, Any]) -> list[int]:
+    if "codes" not in label_encoding:
+        raise KeyError("label_encoding has no 'codes' list; rerun the preprocessing pipeline")
+    return [int(code) for code in label_encoding["codes"]]
+
+
+def _split(products: pd.DataFrame, split: str) -> pd.DataFrame:
+    for column in ("row_id", "label", "split"):
+        if column not in products.columns:
+            raise KeyError(f"products has no '{column}' column; rerun the preprocessing pipeline")
+    return products[products["split"] == split]
+
+
+def _training_rows(products: pd.DataFrame, training_ids: pd.DataFrame) -> pd.DataFrame:
+    train = _split(products, "train")
+    unknown = ~training_ids["row_id"].isin(train["row_id"])
+    if unknown.any():
+        raise ValueError(
+            f"{int(unknown.sum())} training ids are not training products, e.g. row_id "
+            f"{training_ids.loc[unknown, 'row_id'].head(3).tolist()}: rerun the denoising pipeline"
+        )
+    return train[train["row_id"].isin(training_ids["row_id"])]
+
+
+def _checkpoint_dir(run_params: dict[str, Any], variant: str, stage: str) -> Path | None:
+    root = run_params.get("checkpoint_root")
+    return None if root is None else Path(root) / variant / stage
+
+
+def features_table(row_ids: np.ndarray, features: np.ndarray) -> pd.DataFrame:
+    """``row_id`` then ``f0 … f{d-1}`` (the format of ``{variant}.val_features``).
+
+    Args:
+        row_ids: (N,) row ids.
+        features: (N, d) pooled features.
+
+    Returns:
+        The feature table.
+    """
+    features = np.asarray(features, dtype=np.float32)
+    table = pd.DataFrame(features, columns=[f"f{i}" for i in range(features.shape[1])])
+    table.insert(0, "row_id", np.asarray(row_ids, dtype=np.int64))
+    return table
+
+
+def check_image_weights(model_params: dict[str, Any], *, variant: str) -> str:
+    """Fail fast, before any data is loaded, when pretrained weights are not on this machine.
+
+    Args:
+        model_params: ``depth``, ``weights``, ``weights_path``.
+        variant: The variant (namespace) name, for the log line.
+
+    Returns:
+        Where the initial weights come from (``"from scratch"`` or a file path).
+    """
+    source = weights_source(model_params)
+    logger.info("%s: ResNet%s initial weights: %s", variant, model_params.get("depth"), source)
+    return source
+
+
+def list_training_ids(products: pd.DataFrame) -> pd.DataFrame:
+    """All training products' ids (the variants trained on noisy labels use them).
+
+    Args:
+        products: Labelled products (``row_id``, ``split``).
+
+    Returns:
+        A one-column table ``row_id``.
+    """
+    return _split(products, "train")[["row_id"]].reset_index(drop=True)
+
+
+def _fit_stage(  # noqa: PLR0917 - mirrors the node signatures that call it
+    model: ResNetClassifier,
+    products: pd.DataFrame,
+    training_ids: pd.DataFrame,
+    image_cache: ImageCacheLike,
+    stage_params: dict[str, Any],
+    augment_params: dict[str, Any],
+    run_params: dict[str, Any],
+    *,
+    dcl: dict[str, Any] | None,
+    name: str,
+    checkpoint_dir: Path | None,
+) -> tuple[ResNetClassifier, dict[str, Any]]:
+    train = _training_rows(products, training_ids)
+    val = _split(products, "val")
+    images = cache_images(image_cache, stage_params["cache_size"])
+    result = fit_image_classifier(
+        model,
+        images,
+        positions_of(image_cache, train["row_id"]),
+        train["label"].to_numpy(),
+        val_positions=positions_of(image_cache, val["row_id"]),
+        val_labels=val["label"].to_numpy(),
+        stage=stage_params,
+        augment=augment_params,
+        dcl=dcl,
+        run=run_params,
+        name=name,
+        checkpoint_dir=checkpoint_dir,
+    )
+    summary = {"n_train": len(train), "dcl": dcl is not None, **history_summary(result)}
+    return result.model.cpu().eval(), summary
+
+
+def train_first_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
+    initial_weights: str,
+    products: pd.DataFrame,
+    training_ids: pd.DataFrame,
+    image_cache: ImageCacheLike,
+    label_encoding: dict[str, Any],
+    model_params: dict[str, Any],
+    stage_params: dict[str, Any],
+    augment_params: dict[str, Any],
+    run_params: dict[str, Any],
+    *,
+    variant: str,
+) -> tuple[ResNetClassifier, dict[str, Any]]:
+    """Stage 1: train the ResNet at the low resolution with cross-entropy.
+
+    Args:
+        initial_weights: Where the initial weights come from (from ``check_image_weights``).
+        products: Labelled products (``row_id``, ``label``, ``split``).
+        training_ids: ``row_id`` of the training products to learn from.
+        image_cache: The labelled products' image cache.
+        label_encoding: ``{"codes": [...]}``.
+        model_params: ``depth``, ``weights``, ``weights_path``.
+        stage_params: ``cache_size``, ``input_size``, ``epochs``, ``batch_size``, ``lr``, …
+        augment_params: ``crop_fraction``, ``rotation_degrees``, ``hflip``.
+        run_params: ``mixed_precision``, ``num_workers``, ``seed``, ``checkpoint_root``, …
+        variant: The variant (namespace) name, for logs and checkpoints.
+
+    Returns:
+        ``(model, summary)``: the best epoch's model (on the CPU) and its training history.
+    """
+    torch.manual_seed(int(run_params.get("seed", 2020)))  # reproducible initial weights
+    model = build_image_classifier(num_classes=len(_codes(label_encoding)), **model_params)
+    model, summary = _fit_stage(
+        model,
+        products,
+        training_ids,
+        image_cache,
+        stage_params,
+        augment_params,
+        run_params,
+        dcl=None,
+        name=f"{variant} stage 1",
+        checkpoint_dir=_checkpoint_dir(run_params, variant, "stage1"),
+    )
+    return model, {"initial_weights": initial_weights, **summary}
+
+
+def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
+    stage1_model: ResNetClassifier,
+    products: pd.DataFrame,
+    training_ids: pd.DataFrame,
+    image_cache: ImageCacheLike,
+    stage_params: dict[str, Any],
+    augment_params: dict[str, Any],
+    run_params: dict[str, Any],
+    *,
+    variant: str,
+) -> tuple[ResNetClassifier, dict[str, Any]]:
+    """Stage 2: reload stage 1 and fine-tune at the high resolution, with DCL or plainly.
+
+    Args:
+        stage1_model: The stage 1 model (not modified).
+        products: Labelled products.
+        training_ids: ``row_id`` of the training products to learn from.
+        image_cache: The labelled products' image cache.
+        stage_params: As for stage 1, plus ``enabled`` (False: keep the stage 1 model) and
+            ``dcl`` (``enabled``, ``grid``, ``window``, ``loss_weights``,
+            ``head_lr_multiplier``).
+        augment_params: ``crop_fraction``, ``rotation_degrees``, ``hflip``.
+        run_params: ``mixed_precision``, ``num_workers``, ``seed``, ``checkpoint_root``, …
+        variant: The variant (namespace) name.
+
+    Returns:
+        ``(model, summary)``.
+    """
+    if not stage_params.get("enabled", True):
+        return stage1_model, {"skipped": True}
+    model = copy.deepcopy(stage1_model)
+    dcl = stage_params.get("dcl") or {}
+    use_dcl = bool(dcl.get("enabled", False))
+    if use_dcl:
+        torch.manual_seed(int(run_params.get("seed", 2020)))
+        model.add_dcl_heads(int(dcl.get("grid", 7)))
+    return _fit_stage(
+        model,
+        products,
+        training_ids,
+        image_cache,
+        stage_params,
+        augment_params,
+        run_params,
+        dcl=dcl if use_dcl else None,
+        name=f"{variant} stage 2" + (" (DCL)" if use_dcl else ""),
+        checkpoint_dir=_checkpoint_dir(run_params, variant, "stage2"),
+    )
+
+
+def predict_image_model(  # noqa: PLR0917 - Kedro passes node inputs positionally
+    image_model: ResNetClassifier,
+    products: pd.DataFrame,
+    test_products: pd.DataFrame,
+    image_cache: ImageCacheLike,
+    test_image_cache: ImageCacheLike,
+    label_encoding: dict[str, Any],
+    stage1_params: dict[str, Any],
+    stage2_params: dict[str, Any],
+    augment_params: dict[str, Any],
+    run_params: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Class probabilities and pooled features of the validation and test products.
+
+    Predictions use the resolution of the last stage that ran (centre crop, class head).
+
+    Returns:
+        ``(val_probs, val_features, test_probs, test_features)`` tables with ``row_id``.
+    """
+    codes = _codes(label_encoding)
+    stage = stage2_params if stage2_params.get("enabled", True) else stage1_params
+    tables = []
+    for rows, cache, name in (
+        (_split(products, "val"), image_cache, "validation"),
+        (test_products, test_image_cache, "test"),
+    ):
+        probs, features = predict_image_classifier(
+            image_model,
+            cache_images(cache, stage["cache_size"]),
+            positions_of(cache, rows["row_id"]),
+            input_size=int(stage["input_size"]),
+            augment=augment_params,
+            batch_size=int(stage.get("eval_batch_size", 2 * int(stage["batch_size"]))),
+            run=run_params,
+            desc=f"image {name}",
+        )
+        row_ids = rows["row_id"].to_numpy()
+        tables += [probs_table(row_ids, probs, codes), features_table(row_ids, features)]
+    return tables[0], tables[1], tables[2], tables[3]
+
+
+def score_image_model(
+    val_probs: pd.DataFrame,
+    products: pd.DataFrame,
+    label_encoding: dict[str, Any],
+    stage1_summary: dict[str, Any],
+    stage2_summary: dict[str, Any],
+) -> dict[str, Any]:
+    """Validation metrics of the image model, with both stages' training histories.
+
+    Args:
+        val_probs: ``row_id`` + one probability column per code.
+        products: Labelled products (``row_id``, ``label``, ``split``).
+        label_encoding: ``{"codes": [...]}``.
+        stage1_summary: Stage 1 history (best epoch, per-epoch loss and macro-F1, seconds).
+        stage2_summary: Stage 2 history.
+
+    Returns:
+        ``classification_metrics`` (``macro_f1``, ``weighted_f1``, ``accuracy``,
+        ``per_class_f1``) plus ``training: {stage1, stage2}``.
+    """
+    codes = _codes(label_encoding)
+    val = _split(products, "val")
+    probs = probs_matrix(val_probs, codes, val["row_id"].to_numpy(), name="val_probs")
+    metrics = classification_metrics(val["label"].to_numpy(), probs.argmax(1), codes)
+    logger.info(
+        "image model validation macro-F1 %.4f, weighted-F1 %.4f, accuracy %.4f",
+        metrics["macro_f1"],
+        metrics["weighted_f1"],
+        metrics["accuracy"],
+    )
+    return {**metrics, "training": {"stage1": stage1_summary, "stage2": stage2_summary}}

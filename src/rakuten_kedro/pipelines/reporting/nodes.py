@@ -1,0 +1,126 @@
+"""Nodes of the reporting pipeline: thin calls into ``rakuten_kedro.reporting``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from rakuten_kedro.fusion.tables import prediction_labels, probs_matrix, validation_rows
+from rakuten_kedro.reporting.figures import (
+    confusion_matrix_figure,
+    methods_bar_chart,
+    per_class_f1_figure,
+)
+from rakuten_kedro.reporting.table import results_markdown, results_table, score_methods
+from rakuten_kedro.training.metrics import classification_metrics
+
+
+def collect_validation_predictions(
+    products: pd.DataFrame, label_encoding: dict[str, Any], **method_tables: pd.DataFrame
+) -> pd.DataFrame:
+    """Every method's predicted label on every validation row, beside the true label.
+
+    Args:
+        products: The ``products`` table.
+        label_encoding: ``{"codes": [...]}``.
+        **method_tables: Method name (``text``, ``image``, ``decision_fusion``, ``ensemble``,
+            extras) → its probability table (``row_id`` + one column per code) or prediction
+            table (``row_id``, ``label``, …).
+
+    Returns:
+        ``row_id``, ``label`` (true), then one column of predicted label indices per method.
+    """
+    codes = list(label_encoding["codes"])
+    row_ids, labels = validation_rows(products)
+    table = pd.DataFrame({"row_id": row_ids, "label": labels})
+    for method, method_table in method_tables.items():
+        if "label" in method_table.columns:
+            table[method] = prediction_labels(method_table, row_ids, method)
+        else:
+            table[method] = probs_matrix(method_table, codes, row_ids, method).argmax(axis=1)
+    return table
+
+
+def _method_columns(validation_predictions: pd.DataFrame) -> list[str]:
+    return [
+        column for column in validation_predictions.columns if column not in ("row_id", "label")
+    ]
+
+
+def score_validation_predictions(
+    validation_predictions: pd.DataFrame, label_encoding: dict[str, Any]
+) -> dict[str, dict[str, float]]:
+    """Scores every method on the validation split: the content of ``results.json``.
+
+    Args:
+        validation_predictions: Output of ``collect_validation_predictions``.
+        label_encoding: ``{"codes": [...]}``.
+
+    Returns:
+        ``{method: {"macro_f1", "weighted_f1", "accuracy"}}``, headline methods first
+        (``feature_fusion`` = the best feature-level fusion mode).
+    """
+    labels = validation_predictions["label"].to_numpy()
+    predictions = {
+        method: validation_predictions[method].to_numpy()
+        for method in _method_columns(validation_predictions)
+    }
+    return score_methods(labels, predictions, list(label_encoding["codes"]))
+
+
+def make_results_table(results: dict[str, dict[str, float]]) -> tuple[pd.DataFrame, str]:
+    """The results table with the paper's figures beside ours, as CSV data and Markdown.
+
+    Args:
+        results: The content of ``results.json``.
+
+    Returns:
+        The table (for the CSV) and its Markdown rendering.
+    """
+    table = results_table(results)
+    return table, results_markdown(table)
+
+
+def plot_methods(results: dict[str, dict[str, float]]) -> Figure:
+    """Bar chart of every method's scores (the paper's macro-F1 marked).
+
+    Args:
+        results: The content of ``results.json``.
+
+    Returns:
+        The figure.
+    """
+    return methods_bar_chart(results)
+
+
+def plot_best_method(
+    validation_predictions: pd.DataFrame,
+    results: dict[str, dict[str, float]],
+    label_encoding: dict[str, Any],
+) -> tuple[Figure, Figure]:
+    """Confusion matrix and per-class F1 of the method with the best validation macro-F1.
+
+    Args:
+        validation_predictions: Output of ``collect_validation_predictions``.
+        results: The content of ``results.json``.
+        label_encoding: ``{"codes": [...]}``.
+
+    Returns:
+        The normalised confusion matrix figure and the per-class F1 figure.
+    """
+    codes = list(label_encoding["codes"])
+    methods = _method_columns(validation_predictions)
+    best = max(methods, key=lambda method: results[method]["macro_f1"])
+    labels = validation_predictions["label"].to_numpy()
+    predicted = validation_predictions[best].to_numpy(dtype=np.int64)
+    per_class = classification_metrics(labels, predicted, codes)["per_class_f1"]
+    macro = 100 * results[best]["macro_f1"]
+    return (
+        confusion_matrix_figure(
+            labels, predicted, codes, f"{best}: normalised confusion matrix (validation)"
+        ),
+        per_class_f1_figure(per_class, f"{best}: per-class F1, macro-F1 {macro:.1f} (validation)"),
+    )

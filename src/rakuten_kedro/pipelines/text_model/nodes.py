@@ -1,0 +1,204 @@
+"""Nodes of the text_model pipeline: thin calls into ``rakuten_kedro.text``.
+
+Each model variant runs these under its own namespace (``text_transformer``, ``text_tfidf``,
+…); ``variant`` arguments are bound in ``pipeline.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline as SklearnPipeline
+
+from rakuten_kedro.fusion.tables import probs_matrix, probs_table
+from rakuten_kedro.models.text import TextClassifier
+from rakuten_kedro.text.pretrained import locate_pretrained
+from rakuten_kedro.text.tfidf import tfidf_probabilities, train_tfidf_classifier
+from rakuten_kedro.text.transformer import predict_texts, train_text_classifier
+from rakuten_kedro.training.metrics import classification_metrics
+
+logger = logging.getLogger(__name__)
+
+
+def _codes(label_encoding: dict[str, Any]) -> list[int]:
+    if "codes" not in label_encoding:
+        raise KeyError("label_encoding has no 'codes' list; rerun the preprocessing pipeline")
+    return [int(code) for code in label_encoding["codes"]]
+
+
+def _split(products: pd.DataFrame, split: str) -> pd.DataFrame:
+    return products[products["split"] == split]
+
+
+def features_table(row_ids: np.ndarray, features: np.ndarray) -> pd.DataFrame:
+    """Builds a feature table: ``row_id`` then ``f0 … f{d-1}`` (float32).
+
+    Args:
+        row_ids: ``(N,)`` row ids.
+        features: ``(N, d)`` features.
+
+    Returns:
+        The table, in the format of ``{variant}.val_features``.
+    """
+    features = np.asarray(features, dtype=np.float32)
+    table = pd.DataFrame(features, columns=[f"f{i}" for i in range(features.shape[1])])
+    table.insert(0, "row_id", np.asarray(row_ids, dtype=np.int64))
+    return table
+
+
+def check_text_encoder(model_params: dict[str, Any], *, variant: str) -> str:
+    """Checks, before any data is loaded, that the pretrained weights can be found.
+
+    Args:
+        model_params: The variant's ``model`` parameters.
+        variant: The variant (namespace) name, for the error message.
+
+    Returns:
+        ``model_name_or_path``, or ``"from scratch"``.
+    """
+    name = model_params.get("model_name_or_path")
+    if not name:
+        return "from scratch"
+    return locate_pretrained(str(name), parameter=f"{variant}.model.model_name_or_path")
+
+
+def train_text_transformer(
+    products: pd.DataFrame,
+    label_encoding: dict[str, Any],
+    encoder_source: str,
+    model_params: dict[str, Any],
+    training_params: dict[str, Any],
+    *,
+    variant: str,
+) -> TextClassifier:
+    """Fine-tunes (or trains from scratch) the transformer classifier of one variant.
+
+    Args:
+        products: Labelled products with ``split``.
+        label_encoding: ``{"codes": [...]}``.
+        encoder_source: Output of :func:`check_text_encoder` (orders the check first).
+        model_params: The variant's ``model`` parameters.
+        training_params: The variant's ``training`` parameters, with ``checkpoint_root``.
+        variant: The variant name (checkpoint sub-folder, logs).
+
+    Returns:
+        The model of the best validation epoch, with its tokenizer.
+    """
+    root = training_params.get("checkpoint_root")
+    logger.info("%s: encoder %s", variant, encoder_source)
+    model, _ = train_text_classifier(
+        products,
+        _codes(label_encoding),
+        model_params,
+        training_params,
+        checkpoint_dir=None if root is None else Path(root) / variant,
+        name=variant,
+        parameter=f"{variant}.model.model_name_or_path",
+    )
+    return model
+
+
+def predict_text_transformer(
+    text_model: TextClassifier,
+    products: pd.DataFrame,
+    test_products: pd.DataFrame,
+    training_params: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Probabilities and pooled features for the validation and test rows.
+
+    Args:
+        text_model: The trained classifier.
+        products: Labelled products (its ``val`` rows are scored).
+        test_products: Test products.
+        training_params: ``eval_batch_size``, ``mixed_precision``, ``cpu``.
+
+    Returns:
+        ``(val_probs, val_features, test_probs, test_features)`` tables.
+    """
+    options = {
+        "batch_size": int(training_params.get("eval_batch_size", 64)),
+        "mixed_precision": str(training_params.get("mixed_precision", "auto")),
+        "cpu": bool(training_params.get("cpu", False)),
+        "progress": bool(training_params.get("progress", True)),
+    }
+    tables = []
+    for rows in (_split(products, "val"), test_products):
+        probs, features = predict_texts(text_model, rows, **options)
+        row_ids = rows["row_id"].to_numpy()
+        tables += [probs_table(row_ids, probs, text_model.codes), features_table(row_ids, features)]
+    return tables[0], tables[1], tables[2], tables[3]
+
+
+def score_validation(
+    val_probs: pd.DataFrame, products: pd.DataFrame, label_encoding: dict[str, Any]
+) -> dict[str, Any]:
+    """Scores a variant's validation probabilities against the true labels.
+
+    Args:
+        val_probs: ``row_id`` + one probability column per code.
+        products: Labelled products (``row_id``, ``label``, ``split``).
+        label_encoding: ``{"codes": [...]}``.
+
+    Returns:
+        :func:`~rakuten_kedro.training.metrics.classification_metrics` of the argmax.
+    """
+    codes = _codes(label_encoding)
+    val = _split(products, "val")
+    probs = probs_matrix(val_probs, codes, val["row_id"].to_numpy(), name="val_probs")
+    metrics = classification_metrics(val["label"].to_numpy(), probs.argmax(1), codes)
+    logger.info(
+        "validation macro-F1 %.4f, weighted-F1 %.4f, accuracy %.4f",
+        metrics["macro_f1"],
+        metrics["weighted_f1"],
+        metrics["accuracy"],
+    )
+    return metrics
+
+
+def train_tfidf(
+    products: pd.DataFrame, label_encoding: dict[str, Any], params: dict[str, Any]
+) -> SklearnPipeline:
+    """Fits the TF-IDF + linear model baseline on the training rows.
+
+    Args:
+        products: Labelled products with ``split``.
+        label_encoding: ``{"codes": [...]}`` (checked, so a stale table fails here).
+        params: The variant's ``model`` parameters (see ``rakuten_kedro.text.tfidf``).
+
+    Returns:
+        The fitted scikit-learn pipeline.
+    """
+    train = _split(products, "train")
+    labels = train["label"].to_numpy()
+    if len(train) == 0 or labels.max() >= len(_codes(label_encoding)):
+        raise ValueError("products has no training rows or labels outside label_encoding")
+    return train_tfidf_classifier(train, params)
+
+
+def predict_tfidf(
+    tfidf_model: SklearnPipeline,
+    products: pd.DataFrame,
+    test_products: pd.DataFrame,
+    label_encoding: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Probabilities of the TF-IDF baseline for the validation and test rows.
+
+    Args:
+        tfidf_model: The fitted pipeline.
+        products: Labelled products (its ``val`` rows are scored).
+        test_products: Test products.
+        label_encoding: ``{"codes": [...]}``.
+
+    Returns:
+        ``(val_probs, test_probs)`` tables.
+    """
+    codes = _codes(label_encoding)
+    tables = []
+    for rows in (_split(products, "val"), test_products):
+        probs = tfidf_probabilities(tfidf_model, rows, len(codes))
+        tables.append(probs_table(rows["row_id"].to_numpy(), probs, codes))
+    return tables[0], tables[1]

@@ -1,0 +1,24 @@
+"""One training loop for every network, on `accelerate`, with checkpoints and one metrics function.
+
+See ``docs/architecture.md`` ("Training") for the contract.
+"""
+
+from rakuten_kedro.training.loop import (
+    FitResult,
+    TrainConfig,
+    fit,
+    linear_warmup_decay,
+    optimizer_steps,
+    predict,
+)
+from rakuten_kedro.training.metrics import classification_metrics
+
+__all__ = [
+    "FitResult",
+    "TrainConfig",
+    "classification_metrics",
+    "fit",
+    "linear_warmup_decay",
+    "optimizer_steps",
+    "predict",
+]

@@ -1,0 +1,263 @@
+"""Find mislabelled training images with confident learning (cleanlab), as the winners did.
+
+Out-of-fold class probabilities from a k-fold cross-validated image model go to cleanlab's
+``find_label_issues`` (``prune_by_noise_rate``, ranked by ``normalized_margin``); the top
+``drop_fraction`` of the ranked issues is removed from the image model's training data. On
+the demo data, :func:`score_flags` measures how many of the generator's injected flips were
+found.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from cleanlab.filter import find_label_issues
+from cleanlab.rank import get_label_quality_scores
+from sklearn.model_selection import StratifiedKFold
+
+from rakuten_kedro.models.image import build_image_classifier
+from rakuten_kedro.vision.train import fit_image_classifier, predict_image_classifier
+
+logger = logging.getLogger(__name__)
+
+#: Columns of ``label_issues.csv`` (DESIGN §4 plus the cleanlab score and our bookkeeping).
+LABEL_ISSUE_COLUMNS = [
+    "rank",
+    "row_id",
+    "productid",
+    "imageid",
+    "given_prdtypecode",
+    "suggested_prdtypecode",
+    "label_quality",
+    "given_prob",
+    "suggested_prob",
+    "dropped",
+]
+
+
+def stratified_folds(labels: Sequence[int] | np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Fold index (0..n_folds-1) of every row, stratified by label.
+
+    Raises:
+        ValueError: When there are fewer rows than folds.
+    """
+    labels = np.asarray(labels)
+    if len(labels) < n_folds:
+        raise ValueError(f"cannot split {len(labels)} training rows into {n_folds} folds")
+    folds = np.empty(len(labels), dtype=np.int64)
+    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+        folds[held_out] = fold
+    return folds
+
+
+def rank_label_issues(
+    labels: np.ndarray,
+    pred_probs: np.ndarray,
+    *,
+    filter_by: str = "prune_by_noise_rate",
+    ranked_by: str = "normalized_margin",
+) -> tuple[np.ndarray, np.ndarray]:
+    """cleanlab's label issues, most likely errors first, and every row's label quality.
+
+    Args:
+        labels: Given label index per row.
+        pred_probs: Out-of-fold class probabilities (n, K); rows sum to 1.
+        filter_by: cleanlab ``filter_by`` method.
+        ranked_by: cleanlab ranking method (also used for the quality scores).
+
+    Returns:
+        ``(ranked_indices, quality)``: row indices of the issues in rank order, and the
+        label-quality score of every row (low = likely mislabelled).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if pred_probs.shape[0] != len(labels):
+        raise ValueError(f"{len(labels)} labels but {pred_probs.shape[0]} rows of probabilities")
+    ranked = find_label_issues(
+        labels,
+        pred_probs,
+        filter_by=filter_by,
+        return_indices_ranked_by=ranked_by,
+        n_jobs=1,  # cleanlab's multiprocessing costs more than it saves on a few thousand rows
+    )
+    quality = get_label_quality_scores(labels, pred_probs, method=ranked_by)
+    return np.asarray(ranked, dtype=np.int64), quality
+
+
+def label_issues_table(
+    train_products: pd.DataFrame,
+    pred_probs: np.ndarray,
+    ranked: np.ndarray,
+    quality: np.ndarray,
+    codes: Sequence[int],
+    *,
+    drop_fraction: float,
+) -> pd.DataFrame:
+    """The ranked issues as a table, with the ``drop_fraction`` top ones marked ``dropped``.
+
+    Args:
+        train_products: Training rows (``row_id, productid, imageid, label``), aligned with
+            ``pred_probs``.
+        pred_probs: Out-of-fold probabilities (n, K).
+        ranked: Issue row positions in rank order (from :func:`rank_label_issues`).
+        quality: Label-quality score of every row.
+        codes: Product type codes in label order.
+        drop_fraction: Share of the ranked issues (from the top) to remove from training.
+
+    Returns:
+        One row per issue with :data:`LABEL_ISSUE_COLUMNS`, ``rank`` starting at 1.
+    """
+    if not 0 <= drop_fraction <= 1:
+        raise ValueError(f"drop_fraction must be in [0, 1], got {drop_fraction}")
+    codes = np.asarray(codes)
+    rows = train_products.iloc[ranked]
+    given = rows["label"].to_numpy(dtype=np.int64)
+    # The suggestion is the most probable *other* code (argmax may equal the given one when
+    # cleanlab flags a row on calibrated thresholds rather than on the argmax).
+    others = pred_probs[ranked].copy()
+    others[np.arange(len(ranked)), given] = -1
+    suggested = others.argmax(axis=1)
+    n_drop = int(round(drop_fraction * len(ranked)))
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(ranked) + 1),
+            "row_id": rows["row_id"].to_numpy(),
+            "productid": rows["productid"].to_numpy(),
+            "imageid": rows["imageid"].to_numpy(),
+            "given_prdtypecode": codes[given],
+            "suggested_prdtypecode": codes[suggested],
+            "label_quality": quality[ranked].astype(float),
+            "given_prob": pred_probs[ranked, given].astype(float),
+            "suggested_prob": pred_probs[ranked, suggested].astype(float),
+            "dropped": np.arange(len(ranked)) < n_drop,
+        },
+        columns=LABEL_ISSUE_COLUMNS,
+    )
+
+
+def score_flags(
+    label_issues: pd.DataFrame, truth: pd.DataFrame, train_row_ids: Sequence[int]
+) -> dict:
+    """Precision and recall of the flagged (and of the dropped) rows against known flips.
+
+    Args:
+        label_issues: Output of :func:`label_issues_table`.
+        truth: The demo generator's noise record (``row_id, productid, flipped``, …).
+        train_row_ids: Row ids of the training split (denoising never sees the others).
+
+    Returns:
+        Counts, the flip rate, and precision/recall for all flags, the dropped flags and the
+        top ``n_flipped`` flags; ``lift`` = precision / flip rate (1 = no better than chance).
+    """
+    truth = truth.set_index("row_id")
+    train_ids = pd.Index(np.asarray(train_row_ids))
+    missing = train_ids.difference(truth.index)
+    if len(missing):
+        raise ValueError(
+            f"the label-noise truth file lacks {len(missing)} training row_id (e.g. "
+            f"{missing[:3].tolist()}): it belongs to other data"
+        )
+    flipped = truth.loc[train_ids, "flipped"].astype(bool)
+    n_flipped, n_train = int(flipped.sum()), len(train_ids)
+    flip_rate = n_flipped / n_train if n_train else float("nan")
+
+    def precision_recall(row_ids: np.ndarray) -> dict:
+        hits = int(flipped.loc[row_ids].sum()) if len(row_ids) else 0
+        precision = hits / len(row_ids) if len(row_ids) else float("nan")
+        return {
+            "n": len(row_ids),
+            "true_flips": hits,
+            "precision": precision,
+            "recall": hits / n_flipped if n_flipped else float("nan"),
+            "lift": precision / flip_rate if flip_rate else float("nan"),
+        }
+
+    ranked_ids = label_issues.sort_values("rank")["row_id"].to_numpy()
+    return {
+        "n_train": n_train,
+        "n_flipped": n_flipped,
+        "flip_rate": flip_rate,
+        "flagged": precision_recall(ranked_ids),
+        "dropped": precision_recall(
+            label_issues.loc[label_issues["dropped"].astype(bool), "row_id"].to_numpy()
+        ),
+        "top_n_flipped": precision_recall(ranked_ids[:n_flipped]),
+    }
+
+
+def out_of_fold_probs(
+    images: np.ndarray,
+    positions: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    *,
+    val_positions: np.ndarray,
+    val_labels: np.ndarray,
+    num_classes: int,
+    params: dict,
+    checkpoint_root: str | Path | None = None,
+) -> np.ndarray:
+    """Train one classifier per fold and predict the rows it did not train on.
+
+    Each fold's best epoch is chosen on the validation split (never on training rows), so
+    the out-of-fold probabilities are honest.
+
+    Args:
+        images: Cache array (N, S, S, 3) at ``params["train"]["cache_size"]``.
+        positions: Cache rows of the training products; ``labels``: their given labels.
+        folds: Fold index of every training row.
+        val_positions: Cache rows of the validation split; ``val_labels``: their labels.
+        num_classes: Number of classes.
+        params: ``model`` (builder kwargs), ``train`` (stage settings), ``augment``, ``run``.
+        checkpoint_root: Folder for per-fold checkpoints (resume), or None.
+
+    Returns:
+        (n_train, num_classes) float32 probabilities, row ``i`` from the model of fold
+        ``folds[i]``.
+    """
+    probs = np.zeros((len(positions), num_classes), dtype=np.float32)
+    stage = params["train"]
+    n_folds = int(folds.max()) + 1
+    for fold in range(n_folds):
+        held_out = folds == fold
+        torch.manual_seed(int(params.get("run", {}).get("seed", 2020)) + fold)
+        model = build_image_classifier(num_classes=num_classes, **params.get("model", {}))
+        result = fit_image_classifier(
+            model,
+            images,
+            positions[~held_out],
+            labels[~held_out],
+            val_positions=val_positions,
+            val_labels=val_labels,
+            stage=stage,
+            augment=params.get("augment", {}),
+            run=params.get("run", {}),
+            name=f"denoising fold {fold + 1}/{n_folds}",
+            checkpoint_dir=None
+            if checkpoint_root is None
+            else Path(checkpoint_root) / f"fold{fold}",
+        )
+        fold_probs, _ = predict_image_classifier(
+            result.model,
+            images,
+            positions[held_out],
+            input_size=int(stage["input_size"]),
+            augment=params.get("augment", {}),
+            batch_size=int(stage.get("eval_batch_size", 2 * int(stage["batch_size"]))),
+            run=params.get("run", {}),
+            desc=f"denoising fold {fold + 1}/{n_folds} out-of-fold",
+        )
+        probs[held_out] = fold_probs
+        logger.info(
+            "denoising fold %d/%d: best epoch %d, val macro-F1 %.4f",
+            fold + 1,
+            n_folds,
+            result.best_epoch,
+            result.best_score,
+        )
+    return probs

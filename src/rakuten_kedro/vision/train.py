@@ -1,0 +1,357 @@
+"""Training recipes for the ResNet image classifier, on the shared loop (``training.loop``).
+
+The loop knows nothing about images: this module supplies the model-specific pieces —
+``loss_fn`` (cross-entropy, or DCL's three losses), ``logits_fn`` / ``features_fn`` (centre
+crop), the SGD optimizer with the paper's step decay and DCL's larger head learning rate —
+and the loaders over the image cache. Pipelines and notebooks call :func:`fit_image_classifier`
+and :func:`predict_image_classifier`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rakuten_kedro.models.image import ResNetClassifier, locate_weights
+from rakuten_kedro.training.loop import FitResult, TrainConfig, fit, predict
+from rakuten_kedro.vision.augment import AugmentConfig, augment_batch
+from rakuten_kedro.vision.data import CachedImageDataset, image_loader
+from rakuten_kedro.vision.region_confusion import (
+    alignment_target,
+    identity_permutation,
+    region_confusion,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Stage settings that do not change what is trained, so changing them keeps a checkpoint valid.
+_RESUMABLE_CHANGES = ("eval_batch_size",)
+
+
+@dataclass(frozen=True)
+class DCLConfig:
+    """DCL settings (stage 2).
+
+    Attributes:
+        grid: ``N`` of the ``N × N`` region grid.
+        window: Neighbourhood range ``k`` of the local shuffles.
+        classification_weight: Weight of the class cross-entropy (original + destructed).
+        adversarial_weight: Weight of the original-vs-destructed cross-entropy.
+        alignment_weight: Weight of the L1 region-alignment loss.
+        head_lr_multiplier: Learning-rate factor of the new DCL heads.
+    """
+
+    grid: int = 7
+    window: int = 2
+    classification_weight: float = 1.0
+    adversarial_weight: float = 1.0
+    alignment_weight: float = 1.0
+    head_lr_multiplier: float = 10.0
+
+    @classmethod
+    def from_params(cls, params: dict) -> DCLConfig:
+        """Build from the ``dcl`` parameters block (``loss_weights`` nested)."""
+        weights = params.get("loss_weights", {})
+        return cls(
+            grid=int(params.get("grid", 7)),
+            window=int(params.get("window", 2)),
+            classification_weight=float(weights.get("classification", 1.0)),
+            adversarial_weight=float(weights.get("adversarial", 1.0)),
+            alignment_weight=float(weights.get("alignment", 1.0)),
+            head_lr_multiplier=float(params.get("head_lr_multiplier", 10.0)),
+        )
+
+
+def weights_source(model_params: dict[str, Any]) -> str:
+    """Check that a model's pretrained weights are on this machine; say where they come from.
+
+    Args:
+        model_params: ``depth``, ``weights``, ``weights_path`` (the builder's arguments).
+
+    Returns:
+        ``"from scratch"`` or the weights file.
+
+    Raises:
+        FileNotFoundError: With instructions, when pretrained weights are missing.
+    """
+    path = locate_weights(
+        int(model_params.get("depth", 50)),
+        model_params.get("weights"),
+        model_params.get("weights_path"),
+    )
+    return "from scratch" if path is None else str(path)
+
+
+def _network_input(images: torch.Tensor, augment: AugmentConfig, *, train: bool) -> torch.Tensor:
+    pixels = augment_batch(images, augment, train=train)
+    if pixels.is_cuda:
+        # ResNets run markedly faster in NHWC on tensor cores.
+        pixels = pixels.contiguous(memory_format=torch.channels_last)
+    return pixels
+
+
+def plain_loss_fn(augment: AugmentConfig) -> Callable[[torch.nn.Module, dict], torch.Tensor]:
+    """Cross-entropy on randomly augmented images."""
+
+    def loss_fn(model: torch.nn.Module, batch: dict) -> torch.Tensor:
+        logits = model(_network_input(batch["images"], augment, train=True))
+        return F.cross_entropy(logits.float(), batch["labels"])
+
+    return loss_fn
+
+
+def dcl_loss_fn(
+    augment: AugmentConfig, dcl: DCLConfig
+) -> Callable[[torch.nn.Module, dict], torch.Tensor]:
+    """DCL's loss: every image is seen original and destructed.
+
+    ``loss = w_cls · CE(class, label) + w_adv · CE(adversarial, destructed?) +
+    w_align · L1(alignment, original cell positions)``, each term averaged over the 2B images.
+    """
+
+    def loss_fn(model: torch.nn.Module, batch: dict) -> torch.Tensor:
+        originals = augment_batch(batch["images"], augment, train=True)
+        destructed, source = region_confusion(originals, dcl.grid, dcl.window)
+        count = originals.shape[0]
+        both = torch.cat([originals, destructed])
+        if both.is_cuda:
+            both = both.contiguous(memory_format=torch.channels_last)
+        out = model(both, mode="dcl")
+        labels = batch["labels"].repeat(2)
+        is_destructed = torch.cat(
+            [torch.zeros(count, dtype=torch.long), torch.ones(count, dtype=torch.long)]
+        ).to(labels.device)
+        positions = torch.cat([identity_permutation(count, dcl.grid, labels.device), source])
+        target = alignment_target(positions, dcl.grid)
+        return (
+            dcl.classification_weight * F.cross_entropy(out["logits"].float(), labels)
+            + dcl.adversarial_weight * F.cross_entropy(out["adversarial"].float(), is_destructed)
+            + dcl.alignment_weight * F.l1_loss(out["alignment"].float(), target)
+        )
+
+    return loss_fn
+
+
+def logits_fn(augment: AugmentConfig) -> Callable[[torch.nn.Module, dict], torch.Tensor]:
+    """Class logits on centre-cropped images (validation and prediction)."""
+
+    def fn(model: torch.nn.Module, batch: dict) -> torch.Tensor:
+        return model(_network_input(batch["images"], augment, train=False))
+
+    return fn
+
+
+def features_fn(augment: AugmentConfig) -> Callable[[torch.nn.Module, dict], Any]:
+    """``(logits, pooled features)`` on centre-cropped images, in one forward pass."""
+
+    def fn(model: torch.nn.Module, batch: dict) -> Any:
+        return model(_network_input(batch["images"], augment, train=False), mode="features")
+
+    return fn
+
+
+def sgd_with_step_decay(
+    model: ResNetClassifier,
+    *,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    steps_per_epoch: int,
+    lr_step_epochs: int,
+    lr_gamma: float,
+    head_lr_multiplier: float = 1.0,
+) -> tuple[torch.optim.SGD, torch.optim.lr_scheduler.LambdaLR]:
+    """SGD (momentum) with lr × ``lr_gamma`` every ``lr_step_epochs`` epochs (paper: 0.1, 12).
+
+    The loop steps schedulers once per optimizer step, so the epoch-based decay is expressed
+    in steps. The DCL heads (when present) get ``head_lr_multiplier`` × the base rate.
+
+    Returns:
+        ``(optimizer, scheduler)``.
+    """
+    heads = {id(p) for p in model.dcl_head_parameters()}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in heads], "lr": lr}]
+    if heads:
+        groups.append({"params": model.dcl_head_parameters(), "lr": lr * head_lr_multiplier})
+    optimizer = torch.optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    step_size = max(1, lr_step_epochs * steps_per_epoch)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_gamma ** (step // step_size)
+    )
+    return optimizer, scheduler
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of JSON-able settings and id arrays (identifies a checkpoint)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def fit_image_classifier(
+    model: ResNetClassifier,
+    images: np.ndarray,
+    train_positions: np.ndarray,
+    train_labels: np.ndarray,
+    *,
+    val_positions: np.ndarray | None,
+    val_labels: np.ndarray | None,
+    stage: dict,
+    augment: dict,
+    dcl: dict | None = None,
+    run: dict | None = None,
+    name: str = "image",
+    checkpoint_dir: str | Path | None = None,
+) -> FitResult:
+    """Train ``model`` on cache rows, plain or with DCL, keeping the best validation epoch.
+
+    Args:
+        model: The classifier (with DCL heads when ``dcl`` is given).
+        images: Cache array (N, S, S, 3) uint8.
+        train_positions: Cache rows to train on; ``train_labels``: their label indices.
+        val_positions: Cache rows scored each epoch (None: keep the last epoch);
+            ``val_labels``: their labels.
+        stage: ``input_size``, ``epochs``, ``batch_size``, ``lr``, ``momentum``,
+            ``weight_decay``, ``lr_step_epochs``, ``lr_gamma`` (and ``patience``).
+        augment: ``crop_fraction``, ``rotation_degrees``, ``hflip``.
+        dcl: The ``dcl`` parameters block, or None for plain cross-entropy.
+        run: ``mixed_precision``, ``num_workers``, ``seed``, ``cpu``, ``progress``.
+        name: Shown in logs and progress bars.
+        checkpoint_dir: Per-epoch checkpoint folder for resume (None: none).
+
+    Returns:
+        The loop's ``FitResult`` (model with the best epoch's weights).
+    """
+    run = dict(run or {})
+    aug = AugmentConfig.from_params(augment, stage["input_size"])
+    dcl_config = DCLConfig.from_params(dcl) if dcl is not None else None
+    if dcl_config is not None and model.dcl_grid != dcl_config.grid:
+        raise ValueError(
+            f"{name}: DCL with a {dcl_config.grid}x{dcl_config.grid} grid needs a model with "
+            f"DCL heads of that grid (model has {model.dcl_grid})"
+        )
+    seed = int(run.get("seed", 2020))
+    workers = int(run.get("num_workers", 0))
+    batch_size = int(stage["batch_size"])
+    train_loader = image_loader(
+        CachedImageDataset(images, train_positions, train_labels),
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        seed=seed,
+        drop_last=True,  # a batch of one breaks batch norm
+    )
+    val_loader = None
+    if val_positions is not None and len(val_positions):
+        val_loader = image_loader(
+            CachedImageDataset(images, val_positions, val_labels),
+            batch_size=int(stage.get("eval_batch_size", 2 * batch_size)),
+            shuffle=False,
+            num_workers=workers,
+        )
+    optimizer, scheduler = sgd_with_step_decay(
+        model,
+        lr=float(stage["lr"]),
+        momentum=float(stage.get("momentum", 0.9)),
+        weight_decay=float(stage.get("weight_decay", 1e-4)),
+        steps_per_epoch=len(train_loader),
+        lr_step_epochs=int(stage.get("lr_step_epochs", 12)),
+        lr_gamma=float(stage.get("lr_gamma", 0.1)),
+        head_lr_multiplier=dcl_config.head_lr_multiplier if dcl_config else 1.0,
+    )
+    if torch.cuda.is_available() and not run.get("cpu", False):
+        model = model.to(memory_format=torch.channels_last)
+    config = TrainConfig(
+        epochs=int(stage["epochs"]),
+        mixed_precision=str(run.get("mixed_precision", "no")),
+        patience=stage.get("patience"),
+        seed=seed,
+        checkpoint_dir=checkpoint_dir,
+        cpu=bool(run.get("cpu", False)),
+        max_grad_norm=run.get("max_grad_norm"),
+        progress=bool(run.get("progress", True)),
+        fingerprint=fingerprint(
+            {k: v for k, v in stage.items() if k not in _RESUMABLE_CHANGES},
+            augment,
+            dcl,
+            model.build_config,
+            train_positions,
+        ),
+        name=name,
+    )
+    loss = dcl_loss_fn(aug, dcl_config) if dcl_config else plain_loss_fn(aug)
+    return fit(
+        model,
+        train_loader,
+        val_loader,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        loss_fn=loss,
+        logits_fn=logits_fn(aug),
+        config=config,
+    )
+
+
+def predict_image_classifier(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    positions: np.ndarray,
+    *,
+    input_size: int,
+    augment: dict,
+    batch_size: int = 128,
+    run: dict | None = None,
+    desc: str = "predict",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities and pooled features of cache rows (centre crop), in order.
+
+    Returns:
+        ``(probs (n, C) float32, features (n, D) float32)``.
+    """
+    run = dict(run or {})
+    aug = AugmentConfig.from_params(augment, input_size)
+    loader = image_loader(
+        CachedImageDataset(images, positions),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=int(run.get("num_workers", 0)),
+    )
+    probs, feats = predict(
+        model,
+        loader,
+        logits_fn=logits_fn(aug),
+        features_fn=features_fn(aug),
+        mixed_precision=str(run.get("mixed_precision", "no")),
+        cpu=bool(run.get("cpu", False)),
+        progress=bool(run.get("progress", True)),
+        desc=desc,
+    )
+    return probs, feats
+
+
+def history_summary(result: FitResult) -> dict[str, Any]:
+    """JSON-friendly summary of a fit: best epoch/score, per-epoch history, wall time."""
+
+    def clean(value: float) -> float | None:
+        return None if isinstance(value, float) and math.isnan(value) else value
+
+    return {
+        "best_epoch": result.best_epoch,
+        "best_val_macro_f1": clean(float(result.best_score)),
+        "seconds": float(sum(h.get("seconds", 0.0) for h in result.history)),
+        "history": [{k: clean(v) for k, v in h.items()} for h in result.history],
+    }

@@ -1,0 +1,44 @@
+"""Majority vote and its summed-probability tie-break, on hand-made votes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rakuten_kedro.fusion.vote import majority_vote, vote_from_probs
+
+
+def _probs(rows):
+    return np.array(rows, dtype=float)
+
+
+def test_majority_wins_even_against_higher_summed_probability():
+    votes = np.array([[0], [0], [1]])
+    probs = _probs([[[0.4, 0.6]], [[0.4, 0.6]], [[0.0, 1.0]]])  # class 1 has more mass
+    assert majority_vote(votes, probs).tolist() == [0]
+
+
+def test_tie_goes_to_the_highest_summed_probability_among_the_tied_classes():
+    # Two voters for class 0, two for class 2; class 1 has the most mass but no tie.
+    votes = np.array([[0], [0], [2], [2]])
+    probs = _probs([[[0.5, 0.45, 0.05]], [[0.5, 0.45, 0.05]], [[0.1, 0.3, 0.6]], [[0.0, 0.3, 0.7]]])
+    # summed: class 0 = 1.1, class 1 = 1.5, class 2 = 1.4 → class 2 (1 is not tied)
+    assert majority_vote(votes, probs).tolist() == [2]
+
+
+def test_exact_tie_goes_to_the_lowest_index_and_rows_are_independent():
+    votes = np.array([[1, 2], [0, 2]])
+    probs = np.full((2, 2, 3), 0.5)
+    assert majority_vote(votes, probs).tolist() == [0, 2]
+
+
+def test_vote_from_probs_uses_each_voters_argmax():
+    probs = _probs([[[0.9, 0.1]], [[0.2, 0.8]], [[0.3, 0.7]]])
+    assert vote_from_probs(probs).tolist() == [1]
+
+
+def test_majority_vote_checks_shapes_and_classes():
+    with pytest.raises(ValueError, match="voters, rows"):
+        majority_vote(np.zeros((2, 3), dtype=int), np.zeros((2, 4, 5)))
+    with pytest.raises(ValueError, match="outside 0..1"):
+        majority_vote(np.array([[2]]), np.zeros((1, 1, 2)))

@@ -1,0 +1,103 @@
+"""One end-to-end `kedro run` of the whole method on a tiny demo, in a scratch copy of the project.
+
+Checks every DESIGN §4 output, the paper's ordering of results, and that the raw folder is
+byte-for-byte untouched by the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+LAYERS = ["01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input",
+          "06_models", "07_model_output", "08_reporting"]  # fmt: skip
+TINY_DEMO = "demo.n_products=1200,demo.n_test=120"
+METHODS = ["image", "text", "feature_fusion", "decision_fusion", "ensemble"]
+
+pytestmark = pytest.mark.integration
+
+
+def folder_hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "KEDRO_DISABLE_TELEMETRY": "true"}
+    kedro_cli = Path(sys.executable).with_name("kedro")
+    return subprocess.run(
+        [str(kedro_cli), *args], cwd=project, env=environment, capture_output=True, text=True,
+        timeout=1800, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    project = tmp_path_factory.mktemp("project")
+    shutil.copytree(PROJECT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf" / "local").mkdir()
+    shutil.copy(PROJECT / "pyproject.toml", project / "pyproject.toml")
+    (project / "src").mkdir()  # Kedro checks it exists; the package comes from the install
+    for layer in LAYERS:
+        (project / "data" / layer).mkdir(parents=True)
+    generate = kedro(project, "run", "--pipeline", "preprocessing", "--params", TINY_DEMO)
+    assert generate.returncode == 0, generate.stdout[-3000:] + generate.stderr[-5000:]
+    raw_before = folder_hashes(project / "data" / "01_raw" / "demo")
+    result = kedro(project, "run", "--params", TINY_DEMO)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert folder_hashes(project / "data" / "01_raw" / "demo") == raw_before
+    return project
+
+
+def test_results_json_has_every_method_and_the_papers_ordering(demo_run: Path):
+    results = json.loads((demo_run / "data/08_reporting/results.json").read_text())
+    for method in METHODS:
+        assert set(results[method]) >= {"macro_f1", "weighted_f1", "accuracy"}, method
+        assert 1 / 27 < results[method]["macro_f1"] <= 1
+    assert results["image"]["macro_f1"] < results["text"]["macro_f1"]
+    assert results["text"]["macro_f1"] < results["decision_fusion"]["macro_f1"]
+    assert results["ensemble"]["macro_f1"] >= results["decision_fusion"]["macro_f1"] - 0.03
+
+
+def test_submission_has_one_row_per_test_product(demo_run: Path):
+    submission = pd.read_csv(demo_run / "data/07_model_output/submission.csv", index_col=0)
+    test = pd.read_csv(demo_run / "data/01_raw/demo/X_test_update.csv", index_col=0)
+    assert list(submission.columns) == ["prdtypecode"]
+    assert submission.index.tolist() == test.index.tolist()
+    truth = pd.read_csv(demo_run / "data/01_raw/demo/demo_test_labels.csv")
+    accuracy = (submission["prdtypecode"].to_numpy() == truth["prdtypecode"].to_numpy()).mean()
+    assert accuracy > 0.5
+
+
+def test_label_issues_are_ranked_training_rows(demo_run: Path):
+    issues = pd.read_csv(demo_run / "data/03_primary/label_issues.csv")
+    expected = {"productid", "imageid", "given_prdtypecode", "suggested_prdtypecode", "rank"}
+    assert expected <= set(issues.columns)
+    assert len(issues) > 0 and issues["rank"].tolist() == sorted(issues["rank"])
+
+
+def test_analysis_notebook_runs_headless_on_the_demo_outputs(demo_run: Path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.read(PROJECT / "notebooks" / "results_analysis.ipynb", as_version=4)
+    nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": demo_run}}
+    ).execute()
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    assert not [output for output in outputs if output.get("output_type") == "error"]
+    text = "".join(str(output.get("data", {}).get("text/markdown", "")) for output in outputs)
+    assert "Decision-level Fusion" in text  # the results table was displayed
+    images = [output for output in outputs if "image/png" in output.get("data", {})]
+    assert len(images) >= 4  # bar chart, confusion matrix, two galleries

@@ -1,0 +1,61 @@
+"""Ensemble votes on hand-made member outputs, and the submission table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rakuten_kedro.fusion.members import EnsembleMember
+from rakuten_kedro.fusion.tables import predictions_table, probs_table
+from rakuten_kedro.pipelines.ensemble import create_pipeline
+from rakuten_kedro.pipelines.ensemble.nodes import make_submission, vote_test, vote_validation
+
+CODES = [10, 40, 50]
+ENCODING = {"codes": CODES}
+
+
+def test_vote_validation_majority_and_tie_break():
+    products = pd.DataFrame({"row_id": [7, 8, 9], "label": [0, 1, 2], "split": "val"})
+    member_probs = [
+        probs_table(np.array([7, 8]), np.array([[0.6, 0.4, 0.0], [0.1, 0.2, 0.7]]), CODES),
+        probs_table(np.array([8, 7]), np.array([[0.0, 0.9, 0.1], [0.3, 0.7, 0.0]]), CODES),
+    ]
+    products = products[products["row_id"] != 9]
+    votes = vote_validation(products, ENCODING, *member_probs)
+    # row 7: votes 0 (0.6) and 1 (0.7): tie → summed 0.9 vs 1.1 → class 1 (code 40)
+    # row 8: votes 2 (0.7) and 1 (0.9): tie → summed 0.3 vs 1.1 → class 1
+    assert votes["row_id"].tolist() == [7, 8]
+    assert votes["prdtypecode"].tolist() == [40, 40]
+
+
+def test_vote_test_uses_the_members_fold_votes():
+    row_ids = np.array([1, 2])
+    pairs = []
+    for labels in ([2, 0], [2, 1], [0, 1]):
+        pairs += [
+            predictions_table(row_ids, np.array(labels), CODES),
+            probs_table(row_ids, np.full((2, 3), 1 / 3), CODES),
+        ]
+    votes = vote_test(ENCODING, *pairs)
+    assert votes["label"].tolist() == [2, 1]
+    with pytest.raises(ValueError, match="pairs"):
+        vote_test(ENCODING, pairs[0])
+
+
+def test_make_submission_needs_every_test_product():
+    test_products = pd.DataFrame({"row_id": [5, 6], "productid": [50, 60], "imageid": [500, 600]})
+    predictions = predictions_table(np.array([6, 5]), np.array([1, 2]), CODES)
+    submission = make_submission(predictions, test_products)
+    assert submission.to_dict("list") == {
+        "row_id": [5, 6], "productid": [50, 60], "imageid": [500, 600], "prdtypecode": [50, 40],
+    }  # fmt: skip
+    with pytest.raises(ValueError, match=r"no ensemble prediction for 1 of 2 test products"):
+        make_submission(predictions.head(1), test_products)
+
+
+def test_pipeline_votes_every_member():
+    members = [EnsembleMember(f"m{i}", "t", "i", "n") for i in range(3)]
+    pipeline = create_pipeline(members=members)
+    assert {"m0.val_probs", "m2.test_predictions", "m2.test_probs"} <= pipeline.inputs()
+    assert pipeline.outputs() == {"ensemble.val_predictions", "submission"}

@@ -1,0 +1,40 @@
+"""The pretrained-weights check runs before any node."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from huggingface_hub import constants as hub_constants
+from kedro.io import DataCatalog, MemoryDataset
+
+from rakuten_kedro.hooks import PreflightChecksHooks
+from rakuten_kedro.pipelines.text_model.pipeline import create_pipeline
+from rakuten_kedro.text.pretrained import PretrainedModelNotFound
+
+
+def catalog_with(model_params):
+    # No products at all: the check must not need data.
+    return DataCatalog(
+        datasets={
+            "params:text_transformer.model": MemoryDataset(model_params),
+            "params:text_tfidf.model": MemoryDataset({}),
+        }
+    )
+
+
+def test_missing_pretrained_weights_stop_the_run_before_any_node(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    started = time.perf_counter()
+    with pytest.raises(PretrainedModelNotFound, match="hf download camembert-base"):
+        PreflightChecksHooks().before_pipeline_run(
+            {}, create_pipeline(), catalog_with({"model_name_or_path": "camembert-base"})
+        )
+    assert time.perf_counter() - started < 10
+
+
+def test_from_scratch_variants_pass_the_check():
+    PreflightChecksHooks().before_pipeline_run(
+        {}, create_pipeline(), catalog_with({"model_name_or_path": None})
+    )

@@ -1,0 +1,243 @@
+"""The shared training loop on a tiny MLP and synthetic, linearly separable data."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from rakuten_kedro.training import (
+    TrainConfig,
+    fit,
+    linear_warmup_decay,
+    optimizer_steps,
+    predict,
+)
+from rakuten_kedro.training.checkpoint import load_checkpoint
+from rakuten_kedro.training.loop import make_accelerator, resolve_mixed_precision
+
+NUM_CLASSES, DIM = 4, 8
+
+
+class Blobs(Dataset):
+    """Gaussian blobs, one per class: an easy problem a small MLP learns in a few epochs."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        centers = torch.randn(NUM_CLASSES, DIM, generator=torch.Generator().manual_seed(0)) * 3
+        self.labels = torch.arange(n) % NUM_CLASSES
+        self.x = centers[self.labels] + torch.randn(n, DIM, generator=gen)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"x": self.x[i], "labels": self.labels[i]}
+
+
+def make_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(DIM, 16), nn.ReLU(), nn.Linear(16, NUM_CLASSES))
+
+
+def logits_fn(model: nn.Module, batch: dict) -> torch.Tensor:
+    return model(batch["x"])
+
+
+def loss_fn(model: nn.Module, batch: dict) -> torch.Tensor:
+    return nn.functional.cross_entropy(logits_fn(model, batch), batch["labels"])
+
+
+def setup(epochs: int, accumulation: int = 1, lr: float = 0.05):
+    train = DataLoader(Blobs(96, seed=1), batch_size=16, shuffle=True)
+    val = DataLoader(Blobs(48, seed=2), batch_size=16)
+    model = make_model()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    scheduler = linear_warmup_decay(optimizer, optimizer_steps(train, epochs, accumulation))
+    return model, train, val, optimizer, scheduler
+
+
+def run_fit(epochs: int, tmp_path=None, loss=loss_fn, logits=logits_fn, **config):
+    model, train, val, optimizer, scheduler = setup(
+        epochs, config.get("gradient_accumulation_steps", 1)
+    )
+    cfg = TrainConfig(epochs=epochs, cpu=True, progress=False, checkpoint_dir=tmp_path, **config)
+    return fit(
+        model, train, val, optimizer=optimizer, scheduler=scheduler, loss_fn=loss,
+        logits_fn=logits, config=cfg,
+    )  # fmt: skip
+
+
+def test_loss_falls_and_macro_f1_beats_chance():
+    result = run_fit(epochs=4)
+    losses = [h["train_loss"] for h in result.history]
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4]
+    assert losses[-1] < losses[0] * 0.5
+    assert result.best_score > 0.8  # chance is 0.25
+    assert all(h["samples_per_s"] > 0 for h in result.history)
+
+
+def test_best_epoch_weights_are_returned(tmp_path):
+    result = run_fit(epochs=4, tmp_path=tmp_path)
+    scores = [h["val_macro_f1"] for h in result.history]
+    assert result.best_epoch == int(np.argmax(scores)) + 1
+    assert result.best_score == pytest.approx(max(scores))
+    # The returned weights are the best epoch's, not the last epoch's.
+    state = load_checkpoint(tmp_path)
+    for name, tensor in result.model.state_dict().items():
+        torch.testing.assert_close(tensor, state["best_state"][name])
+    val = DataLoader(Blobs(48, seed=2), batch_size=16)
+    probs, _ = predict(result.model, val, logits_fn=logits_fn, cpu=True, progress=False)
+    accuracy = float((probs.argmax(1) == val.dataset.labels.numpy()).mean())
+    assert accuracy == pytest.approx(result.history[result.best_epoch - 1]["val_accuracy"])
+
+
+class Interrupt(Exception):
+    """Stands for a killed run."""
+
+
+def test_resume_continues_at_the_right_epoch(tmp_path, caplog):
+    uninterrupted = run_fit(epochs=4, tmp_path=tmp_path / "a")
+
+    calls = {"n": 0}
+
+    def crashing_loss(model, batch):
+        calls["n"] += 1
+        if calls["n"] > 2 * 6 + 3:  # 6 batches per epoch: dies inside epoch 3
+            raise Interrupt
+        return loss_fn(model, batch)
+
+    with pytest.raises(Interrupt):
+        run_fit(epochs=4, tmp_path=tmp_path / "b", loss=crashing_loss)
+    assert load_checkpoint(tmp_path / "b")["epochs_done"] == 2
+
+    with caplog.at_level(logging.INFO, logger="rakuten_kedro.training.loop"):
+        resumed = run_fit(epochs=4, tmp_path=tmp_path / "b")
+    assert "resuming from epoch 3" in caplog.text
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    # Same batches, same weights as a run that was never interrupted.
+    for name, tensor in uninterrupted.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], tensor)
+    assert resumed.best_epoch == uninterrupted.best_epoch
+
+
+def test_finished_checkpoint_is_not_trained_again(tmp_path, caplog):
+    first = run_fit(epochs=2, tmp_path=tmp_path)
+
+    def must_not_train(model, batch):
+        raise AssertionError("trained again")
+
+    with caplog.at_level(logging.INFO, logger="rakuten_kedro.training.loop"):
+        again = run_fit(epochs=2, tmp_path=tmp_path, loss=must_not_train)
+    assert "not training again" in caplog.text
+    assert again.history == first.history
+    for name, tensor in first.model.state_dict().items():
+        torch.testing.assert_close(again.model.state_dict()[name], tensor)
+
+
+def test_checkpoint_with_other_settings_is_ignored(tmp_path, caplog):
+    run_fit(epochs=1, tmp_path=tmp_path, fingerprint="lr=0.05")
+    with caplog.at_level(logging.WARNING, logger="rakuten_kedro.training.loop"):
+        result = run_fit(epochs=2, tmp_path=tmp_path, fingerprint="lr=0.01")
+    assert "made with other settings" in caplog.text
+    assert len(result.history) == 2
+    assert load_checkpoint(tmp_path)["fingerprint"] == "lr=0.01"
+
+
+def test_early_stopping_after_patience():
+    def constant_logits(model, batch):
+        # The validation score never improves after epoch 1.
+        return torch.zeros(len(batch["labels"]), NUM_CLASSES) + model[0].bias.sum() * 0
+
+    result = run_fit(epochs=10, logits=constant_logits, patience=2)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert result.best_epoch == 1
+
+
+def test_larger_patience_continues_an_early_stopped_run(tmp_path, caplog):
+    def constant_logits(model, batch):
+        return torch.zeros(len(batch["labels"]), NUM_CLASSES) + model[0].bias.sum() * 0
+
+    run_fit(epochs=10, tmp_path=tmp_path, logits=constant_logits, patience=2)
+    with caplog.at_level(logging.INFO, logger="rakuten_kedro.training.loop"):
+        result = run_fit(epochs=10, tmp_path=tmp_path, logits=constant_logits, patience=4)
+    assert "resuming from epoch 4" in caplog.text
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
+
+
+def test_gradient_accumulation_steps_the_scheduler_once_per_optimizer_step():
+    model, train, val, optimizer, _ = setup(epochs=2, accumulation=3)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    fit(
+        model, train, val, optimizer=optimizer, scheduler=scheduler, loss_fn=loss_fn,
+        logits_fn=logits_fn,
+        config=TrainConfig(epochs=2, gradient_accumulation_steps=3, cpu=True, progress=False),
+    )  # fmt: skip
+    assert optimizer_steps(train, 2, 3) == 4  # 6 batches / 3 per step × 2 epochs
+    assert scheduler.last_epoch == 4
+
+
+def test_predict_keeps_row_order_and_returns_features():
+    model = make_model()
+    data = Blobs(37, seed=3)
+    loader = DataLoader(data, batch_size=8)
+
+    def features_fn(model, batch):
+        return model[1](model[0](batch["x"]))
+
+    probs, features = predict(
+        model, loader, logits_fn=logits_fn, features_fn=features_fn, cpu=True, progress=False
+    )
+    assert probs.shape == (37, NUM_CLASSES) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+    assert features.shape == (37, 16) and features.dtype == np.float32
+    with torch.no_grad():
+        expected = torch.softmax(model(data.x), -1).numpy()
+    np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)
+
+    def shared_forward(model, batch):
+        hidden = model[1](model[0](batch["x"]))
+        return model[2](hidden), hidden
+
+    probs2, features2 = predict(
+        model, loader, logits_fn=None, features_fn=shared_forward, cpu=True, progress=False
+    )
+    np.testing.assert_allclose(probs2, probs, rtol=1e-6)
+    np.testing.assert_allclose(features2, features, rtol=1e-6)
+    assert predict(model, loader, logits_fn=logits_fn, cpu=True, progress=False)[1] is None
+
+
+def test_config_rejects_unknown_precision():
+    with pytest.raises(ValueError, match="mixed_precision"):
+        TrainConfig(mixed_precision="fp8x")
+
+
+def test_warmup_then_linear_decay():
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = linear_warmup_decay(optimizer, total_steps=20, warmup_fraction=0.1)
+    lrs = []
+    for _ in range(20):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[0] < lrs[1] < lrs[2] == pytest.approx(1.0)
+    assert lrs[2:] == sorted(lrs[2:], reverse=True) and lrs[-1] < 0.1
+
+
+def test_successive_accelerators_may_change_precision():
+    assert make_accelerator("no", cpu=True).mixed_precision == "no"
+    assert make_accelerator("bf16", cpu=True).mixed_precision == "bf16"
+    assert make_accelerator("no", cpu=True).mixed_precision == "no"
+    assert resolve_mixed_precision("auto", cpu=True) == "no"
+
+
+def test_bf16_autocast_trains_and_leaves_a_plain_model():
+    result = run_fit(epochs=3, mixed_precision="bf16")
+    assert result.best_score > 0.8
+    # accelerate's autocast wrapper is removed: the model runs in float32 afterwards.
+    assert "_original_forward" not in result.model.__dict__
+    assert result.model(torch.zeros(2, DIM)).dtype == torch.float32
