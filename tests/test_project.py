@@ -65,3 +65,29 @@ def test_every_catalog_entry_has_a_kedro_viz_layer():
         and "layer" not in (entry.get("metadata") or {}).get("kedro-viz", {})
     ]
     assert missing == []
+
+
+LAYER_ORDER = ["raw", "intermediate", "primary", "feature", "model_input", "models",
+               "model_output", "reporting"]  # fmt: skip
+
+
+def test_layers_only_flow_forward_so_kedro_viz_can_order_them():
+    from kedro.framework.project import pipelines  # noqa: PLC0415
+
+    catalog = context().catalog
+
+    def layer(name: str) -> str | None:
+        if name.startswith("params:") or name == "parameters" or name not in catalog:
+            return None
+        metadata = getattr(catalog.get(name), "metadata", None) or {}
+        return metadata.get("kedro-viz", {}).get("layer")
+
+    backwards = [
+        f"{source} ({layer(source)}) -> {target} ({layer(target)})"
+        for node in pipelines["__default__"].nodes
+        for source in node.inputs
+        for target in node.outputs
+        if layer(source) and layer(target)
+        and LAYER_ORDER.index(layer(source)) > LAYER_ORDER.index(layer(target))
+    ]  # fmt: skip
+    assert backwards == []
