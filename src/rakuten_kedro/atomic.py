@@ -11,14 +11,36 @@ from pathlib import Path
 from typing import Any
 
 
+def cannot_write(target: str | Path, error: OSError) -> OSError:
+    """``error`` (a full disk, a read-only folder, …) restated to name the file being written.
+
+    An ``OSError`` from ``write()`` names no file ("No space left on device"); this one says
+    which output could not be written. The errno, hence the subclass (``PermissionError``, …),
+    is kept.
+    """
+    detail = error.strerror or str(error)
+    if error.filename is not None and str(error.filename) != str(target):
+        detail = f"{detail} ({error.filename})"
+    message = f"cannot write {target}: {detail}"
+    return OSError(error.errno, message) if error.errno is not None else OSError(message)
+
+
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; it replaces ``target`` only on success."""
+    """Yield a temporary path beside ``target``; it replaces ``target`` only on success.
+
+    Raises:
+        OSError: Naming ``target`` when the folder cannot be made or written, the disk is
+            full, … (the temporary file is removed and ``target`` is left as it was).
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise cannot_write(target, error) from error
     os.close(handle)
     temp = Path(temp_name)
     try:
@@ -26,6 +48,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         if temp.is_file():  # mkstemp makes owner-only files; give the usual permissions
             os.chmod(temp, 0o666 & ~_current_umask())
         os.replace(temp, target)
+    except OSError as error:
+        raise cannot_write(target, error) from error
     finally:
         temp.unlink(missing_ok=True)
 

@@ -12,11 +12,15 @@ attribute or property, e.g. ``ResNetClassifier``; use :func:`set_build_config` f
 module), or else from the dataset's own ``builder``/``builder_kwargs`` arguments. Builders must
 not fetch pretrained weights (the saved ones replace them anyway).
 
+``versioned: true`` keeps every saved model under ``filepath/<timestamp>/<name>`` (loading
+picks the newest unless a version is given).
+
 Example catalog entry::
 
     image_model:
       type: rakuten_kedro.datasets.torch_model.TorchModelDataset
       filepath: data/06_models/image_model
+      versioned: true
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import torch
-from kedro.io.core import AbstractDataset, DatasetError
+from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 from safetensors.torch import load_model, save_model
 
 WEIGHTS_FILE = "model.safetensors"
@@ -81,7 +85,7 @@ def _plain_module(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
-class TorchModelDataset(AbstractDataset[torch.nn.Module, torch.nn.Module]):
+class TorchModelDataset(AbstractVersionedDataset[torch.nn.Module, torch.nn.Module]):
     """Save a ``nn.Module`` as safetensors weights + rebuild recipe; load it ready to use.
 
     Args:
@@ -89,6 +93,7 @@ class TorchModelDataset(AbstractDataset[torch.nn.Module, torch.nn.Module]):
         builder: Fallback ``"package.module:function"`` for modules without ``build_config``.
         builder_kwargs: Keyword arguments for that fallback builder.
         load_args: ``{"device": "cpu"}`` (default) or another device to load the weights onto.
+        version: Kedro version (set by ``versioned: true`` in the catalog).
         metadata: Kedro metadata (e.g. kedro-viz layer); not used by the dataset.
     """
 
@@ -99,9 +104,10 @@ class TorchModelDataset(AbstractDataset[torch.nn.Module, torch.nn.Module]):
         builder: str | None = None,
         builder_kwargs: dict[str, Any] | None = None,
         load_args: dict[str, Any] | None = None,
+        version: Version | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        self._filepath = PurePosixPath(filepath)
+        super().__init__(filepath=PurePosixPath(filepath), version=version)
         self._builder = builder
         self._builder_kwargs = dict(builder_kwargs or {})
         self._load_args = {"device": "cpu", **(load_args or {})}
@@ -109,22 +115,32 @@ class TorchModelDataset(AbstractDataset[torch.nn.Module, torch.nn.Module]):
 
     @property
     def _dir(self) -> Path:
-        return Path(str(self._filepath))
+        """The folder to load from (the newest version when versioned)."""
+        return Path(str(self._get_load_path()))
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "builder": self._builder}
+        return {
+            "filepath": str(self._filepath),
+            "builder": self._builder,
+            "version": self._version,
+        }
 
     def _exists(self) -> bool:
-        return (self._dir / WEIGHTS_FILE).is_file() and (self._dir / CONFIG_FILE).is_file()
+        try:
+            folder = self._dir
+        except DatasetError:  # versioned, and no version saved yet
+            return False
+        return (folder / WEIGHTS_FILE).is_file() and (folder / CONFIG_FILE).is_file()
 
     def load(self) -> torch.nn.Module:
         """Rebuild the module from ``config.json`` and load ``model.safetensors`` into it."""
-        config_path = self._dir / CONFIG_FILE
         if not self._exists():
             raise DatasetError(
-                f"no saved model in {self._dir} (expected {WEIGHTS_FILE} and {CONFIG_FILE}): "
-                "run the pipeline that trains it first"
+                f"no saved model in {self._filepath} (expected {WEIGHTS_FILE} and "
+                f"{CONFIG_FILE}): run the pipeline that trains it first"
             )
+        folder = self._dir
+        config_path = folder / CONFIG_FILE
         try:
             config = json.loads(config_path.read_text(encoding="utf-8"))
             builder, kwargs = config["builder"], config.get("kwargs", {})
@@ -132,11 +148,11 @@ class TorchModelDataset(AbstractDataset[torch.nn.Module, torch.nn.Module]):
             raise DatasetError(f"{config_path} is not a valid model config: {error}") from error
         model = resolve_builder(builder)(**kwargs)
         missing, unexpected = load_model(
-            model, self._dir / WEIGHTS_FILE, strict=False, device=self._load_args["device"]
+            model, folder / WEIGHTS_FILE, strict=False, device=self._load_args["device"]
         )
         if missing or unexpected:
             raise DatasetError(
-                f"weights in {self._dir / WEIGHTS_FILE} do not fit the module built by "
+                f"weights in {folder / WEIGHTS_FILE} do not fit the module built by "
                 f"{builder}({kwargs}): missing {missing[:5]}, unexpected {unexpected[:5]}"
             )
         if not isinstance(getattr(type(model), "build_config", None), property):
@@ -153,7 +169,7 @@ class TorchModelDataset(AbstractDataset[torch.nn.Module, torch.nn.Module]):
             config = {"builder": self._builder, "kwargs": self._builder_kwargs}
         if not config or "builder" not in config:
             raise DatasetError(
-                f"cannot save {type(model).__name__} to {self._dir}: it has no 'build_config' "
+                f"cannot save {type(model).__name__} to {self._filepath}: it has no 'build_config' "
                 "(use rakuten_kedro.datasets.torch_model.set_build_config) and the dataset has "
                 "no 'builder' argument"
             )
@@ -161,15 +177,19 @@ class TorchModelDataset(AbstractDataset[torch.nn.Module, torch.nn.Module]):
             text = json.dumps(dict(config), indent=2)
         except TypeError as error:
             raise DatasetError(f"model build_config is not JSON-serialisable: {error}") from error
-        target = self._dir
+        target = Path(str(self._get_save_path()))
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        old = target.parent / f".{target.name}.old-{tmp.name}"
         try:
             save_model(model, str(tmp / WEIGHTS_FILE))
             (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
-            if target.exists():
-                shutil.rmtree(target)
+            if target.exists():  # moved aside, not deleted, until the new one is in place
+                os.replace(target, old)
             os.replace(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            if old.exists() and not target.exists():
+                os.replace(old, target)
             raise
+        shutil.rmtree(old, ignore_errors=True)

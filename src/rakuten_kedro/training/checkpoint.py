@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from rakuten_kedro.atomic import cannot_write
+
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
@@ -45,8 +47,11 @@ def save_checkpoint(state: dict[str, Any], checkpoint_dir: str | os.PathLike) ->
         The path of the checkpoint file.
     """
     path = checkpoint_path(checkpoint_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise cannot_write(path, error) from error
     try:
         with os.fdopen(fd, "wb") as tmp_file:
             torch.save(state, tmp_file)
@@ -55,8 +60,13 @@ def save_checkpoint(state: dict[str, Any], checkpoint_dir: str | os.PathLike) ->
         # mkstemp creates the file private (0600); give it the permissions of a normal file.
         os.chmod(tmp_name, 0o666 & ~_current_umask())
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp_name).unlink(missing_ok=True)
+        # A full disk, a read-only folder: say which file (the old checkpoint is kept).
+        if isinstance(error, OSError):
+            raise cannot_write(path, error) from error
+        if isinstance(error, RuntimeError):  # torch.save's own writer fails this way
+            raise RuntimeError(f"cannot write {path}: {error}") from error
         raise
     return path
 

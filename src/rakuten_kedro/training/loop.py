@@ -197,9 +197,17 @@ def _batch_size(batch: Batch) -> int:
     return 0
 
 
-def _set_epoch(loader: Any, epoch: int) -> None:
+def _set_epoch(loader: Any, epoch: int, seed: int) -> None:
     if hasattr(loader, "set_epoch"):
         loader.set_epoch(epoch)
+    # A loader with its own generator would shuffle epoch e from the state left by epochs
+    # 1..e-1, which a resumed run never went through: reseed it from the epoch instead.
+    sampler = getattr(getattr(loader, "batch_sampler", None), "sampler", None)
+    for generator in {
+        id(g): g for g in (getattr(sampler, "generator", None), getattr(loader, "generator", None))
+    }.values():
+        if isinstance(generator, torch.Generator):
+            generator.manual_seed(seed + epoch)
 
 
 def _evaluate(
@@ -325,7 +333,7 @@ def fit(
         if finished:
             break
         set_seed(config.seed + epoch)
-        _set_epoch(train_loader, epoch)
+        _set_epoch(train_loader, epoch, config.seed)
         started, seen, loss_count = time.perf_counter(), 0, 0
         # Summed on the device: reading it every step would wait for the GPU each time.
         loss_sum = torch.zeros((), device=accelerator.device)

@@ -10,6 +10,7 @@ found.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,19 +41,57 @@ LABEL_ISSUE_COLUMNS = [
 ]
 
 
-def stratified_folds(labels: Sequence[int] | np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+def stratified_folds(
+    labels: Sequence[int] | np.ndarray,
+    n_folds: int,
+    seed: int,
+    codes: Sequence[int] | None = None,
+) -> np.ndarray:
     """Fold index (0..n_folds-1) of every row, stratified by label.
 
+    A class with fewer rows than folds is allowed (with a warning naming it): its rows land in
+    as many folds as it has rows, so a fold model may never see it, and its out-of-fold
+    probabilities (and label issues) are less reliable.
+
+    Args:
+        labels: Label index of every row.
+        n_folds: Number of folds.
+        seed: Seed of the shuffle.
+        codes: Product type codes in label order, to name small classes in messages.
+
     Raises:
-        ValueError: When there are fewer rows than folds.
+        ValueError: When there are fewer rows than folds, or every class has fewer rows than
+            folds.
     """
     labels = np.asarray(labels)
     if len(labels) < n_folds:
         raise ValueError(f"cannot split {len(labels)} training rows into {n_folds} folds")
+    values, counts = np.unique(labels, return_counts=True)
+    names = values if codes is None else np.asarray(codes)[values]
+    small = {
+        int(name): int(count) for name, count in zip(names, counts, strict=True) if count < n_folds
+    }
+    what = "label" if codes is None else "code"
+    if len(small) == len(values):
+        raise ValueError(
+            f"every {what} has fewer training rows than the {n_folds} folds ({small}): "
+            "lower the number of folds (denoising.folds)"
+        )
+    if small:
+        logger.warning(
+            "denoising: %s(s) %s have fewer training rows than the %d folds (rows: %s); some "
+            "fold models never see them and their label issues are less reliable",
+            what,
+            sorted(small),
+            n_folds,
+            small,
+        )
     folds = np.empty(len(labels), dtype=np.int64)
     splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
-        folds[held_out] = fold
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+            folds[held_out] = fold
     return folds
 
 

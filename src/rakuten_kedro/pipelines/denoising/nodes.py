@@ -75,7 +75,7 @@ def cross_validate_image_model(
     train, val = _split(products, "train"), _split(products, "val")
     images = cache_images(image_cache, params["train"]["cache_size"])
     labels = train["label"].to_numpy()
-    folds = stratified_folds(labels, int(params["folds"]), int(params["seed"]))
+    folds = stratified_folds(labels, int(params["folds"]), int(params["seed"]), codes)
     probs = out_of_fold_probs(
         images,
         positions_of(image_cache, train["row_id"]),
