@@ -52,7 +52,7 @@ def demo_run(tmp_path_factory) -> Path:
     (project / "src").mkdir()  # Kedro checks it exists; the package comes from the install
     for layer in LAYERS:
         (project / "data" / layer).mkdir(parents=True)
-    generate = kedro(project, "run", "--pipeline", "preprocessing", "--params", TINY_DEMO)
+    generate = kedro(project, "run", "--pipelines", "preprocessing", "--params", TINY_DEMO)
     assert generate.returncode == 0, generate.stdout[-3000:] + generate.stderr[-5000:]
     raw_before = folder_hashes(project / "data" / "01_raw" / "demo")
     result = kedro(project, "run", "--params", TINY_DEMO)

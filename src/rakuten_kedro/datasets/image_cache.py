@@ -181,7 +181,7 @@ class ImageCacheDataset(AbstractDataset[ImageCacheSpec, ImageCache]):
         if manifest is None:
             raise DatasetError(
                 f"No image cache at {self._path}: run the preprocessing pipeline first "
-                "(kedro run --pipeline preprocessing)."
+                "(kedro run --pipelines preprocessing)."
             )
         sizes = [int(s) for s in manifest["sizes"]]
         arrays = {s: np.load(self._array_path(s), mmap_mode="r") for s in sizes}

@@ -85,7 +85,7 @@ class NewProductsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         if folder is None:
             raise DatasetError(
                 "No folder of new products: run "
-                'kedro run --pipeline predict --params "predict.input_dir=/path/to/folder"'
+                'kedro run --pipelines predict --params "predict.input_dir=/path/to/folder"'
             )
         if not folder.is_dir():
             raise DatasetError(f"predict.input_dir {folder} is not a folder")

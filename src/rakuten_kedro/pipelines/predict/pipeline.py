@@ -1,6 +1,6 @@
 """The predict pipeline: new products → the trained ensemble's codes, top-k, no retraining.
 
-``kedro run --pipeline predict --params "predict.input_dir=/folder"`` reads the folder
+``kedro run --pipelines predict --params "predict.input_dir=/folder"`` reads the folder
 (``NewProductsDataset``: either Rakuten layout, or a CSV and photos), cleans the text as the
 preprocessing does, decodes the photos at the training sizes, runs every text and image variant
 the ensemble members use, each member's saved fold networks, and their vote; it writes
