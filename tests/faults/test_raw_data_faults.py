@@ -133,3 +133,10 @@ def test_bad_photos_in_one_run_are_all_reported(folder: Path, tmp_path: Path):
     cache = cache_of(products, tmp_path)
     assert cache.issues["row_id"].tolist() == [1, 2]
     assert cache.issues["problem"].str.startswith(("empty", "unreadable")).all()
+
+
+def test_unreadable_raw_dir(folder: Path, monkeypatch):
+    # Tests run as root, which reads anything: simulate the permission check failing.
+    monkeypatch.setattr("os.access", lambda path, mode: False)
+    with pytest.raises(DatasetError, match="is not readable by this user"):
+        load(folder)
