@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rakuten_kedro.fusion.tables import probs_matrix, probs_table
+from rakuten_kedro.products import label_codes, rows_in_split
 from rakuten_kedro.vision.data import ImageCacheLike, cache_images, positions_of
 from rakuten_kedro.vision.denoise import (
     label_issues_table,
@@ -22,19 +23,6 @@ from rakuten_kedro.vision.plots import plot_top_flags
 from rakuten_kedro.vision.train import weights_source
 
 logger = logging.getLogger(__name__)
-
-
-def _codes(label_encoding: dict[str, Any]) -> list[int]:
-    if "codes" not in label_encoding:
-        raise KeyError("label_encoding has no 'codes' list; rerun the preprocessing pipeline")
-    return [int(code) for code in label_encoding["codes"]]
-
-
-def _split(products: pd.DataFrame, split: str) -> pd.DataFrame:
-    for column in ("row_id", "label", "split"):
-        if column not in products.columns:
-            raise KeyError(f"products has no '{column}' column; rerun the preprocessing pipeline")
-    return products[products["split"] == split]
 
 
 def check_denoising_weights(params: dict[str, Any]) -> str:
@@ -71,8 +59,8 @@ def cross_validate_image_model(
     Returns:
         ``row_id`` + one probability column per code, one row per training product.
     """
-    codes = _codes(label_encoding)
-    train, val = _split(products, "train"), _split(products, "val")
+    codes = label_codes(label_encoding)
+    train, val = rows_in_split(products, "train"), rows_in_split(products, "val")
     images = cache_images(image_cache, params["train"]["cache_size"])
     labels = train["label"].to_numpy()
     folds = stratified_folds(labels, int(params["folds"]), int(params["seed"]), codes)
@@ -111,8 +99,8 @@ def find_label_issues(
         The ``label_issues`` table (``rank``, ``row_id``, ``productid``, ``imageid``,
         ``given_prdtypecode``, ``suggested_prdtypecode``, ``label_quality``, …, ``dropped``).
     """
-    codes = _codes(label_encoding)
-    train = _split(products, "train")
+    codes = label_codes(label_encoding)
+    train = rows_in_split(products, "train")
     probs = probs_matrix(
         denoising_oof_probs, codes, train["row_id"].to_numpy(), name="denoising_oof_probs"
     )
@@ -142,7 +130,7 @@ def select_clean_training_ids(products: pd.DataFrame, label_issues: pd.DataFrame
     Returns:
         A one-column table ``row_id`` of the kept training products, in table order.
     """
-    train = _split(products, "train")
+    train = rows_in_split(products, "train")
     dropped = label_issues.loc[label_issues["dropped"].astype(bool), "row_id"]
     kept = train.loc[~train["row_id"].isin(dropped), ["row_id"]].reset_index(drop=True)
     return kept
@@ -186,7 +174,7 @@ def score_denoising(
         ``{"truth": "demo_label_noise", "flip_rate", "flagged": {precision, recall, …},
         "dropped": {…}, "top_n_flipped": {…}}``, or ``{"truth": "none", …}`` with counts only.
     """
-    train = _split(products, "train")
+    train = rows_in_split(products, "train")
     counts = {
         "n_train": len(train),
         "n_flagged": len(label_issues),

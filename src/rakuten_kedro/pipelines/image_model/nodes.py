@@ -13,6 +13,7 @@ import torch
 
 from rakuten_kedro.fusion.tables import probs_matrix, probs_table
 from rakuten_kedro.models.image import ResNetClassifier, build_image_classifier
+from rakuten_kedro.products import label_codes, rows_in_split
 from rakuten_kedro.training.metrics import classification_metrics
 from rakuten_kedro.vision.data import ImageCacheLike, cache_images, positions_of
 from rakuten_kedro.vision.train import (
@@ -25,21 +26,8 @@ from rakuten_kedro.vision.train import (
 logger = logging.getLogger(__name__)
 
 
-def _codes(label_encoding: dict[str, Any]) -> list[int]:
-    if "codes" not in label_encoding:
-        raise KeyError("label_encoding has no 'codes' list; rerun the preprocessing pipeline")
-    return [int(code) for code in label_encoding["codes"]]
-
-
-def _split(products: pd.DataFrame, split: str) -> pd.DataFrame:
-    for column in ("row_id", "label", "split"):
-        if column not in products.columns:
-            raise KeyError(f"products has no '{column}' column; rerun the preprocessing pipeline")
-    return products[products["split"] == split]
-
-
 def _training_rows(products: pd.DataFrame, training_ids: pd.DataFrame) -> pd.DataFrame:
-    train = _split(products, "train")
+    train = rows_in_split(products, "train")
     unknown = ~training_ids["row_id"].isin(train["row_id"])
     if unknown.any():
         raise ValueError(
@@ -94,7 +82,7 @@ def list_training_ids(products: pd.DataFrame) -> pd.DataFrame:
     Returns:
         A one-column table ``row_id``.
     """
-    return _split(products, "train")[["row_id"]].reset_index(drop=True)
+    return rows_in_split(products, "train")[["row_id"]].reset_index(drop=True)
 
 
 def _fit_stage(  # noqa: PLR0917 - mirrors the node signatures that call it
@@ -111,7 +99,7 @@ def _fit_stage(  # noqa: PLR0917 - mirrors the node signatures that call it
     checkpoint_dir: Path | None,
 ) -> tuple[ResNetClassifier, dict[str, Any]]:
     train = _training_rows(products, training_ids)
-    val = _split(products, "val")
+    val = rows_in_split(products, "val")
     images = cache_images(image_cache, stage_params["cache_size"])
     result = fit_image_classifier(
         model,
@@ -162,7 +150,7 @@ def train_first_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
         ``(model, summary)``: the best epoch's model (on the CPU) and its training history.
     """
     torch.manual_seed(int(run_params.get("seed", 2020)))  # reproducible initial weights
-    model = build_image_classifier(num_classes=len(_codes(label_encoding)), **model_params)
+    model = build_image_classifier(num_classes=len(label_codes(label_encoding)), **model_params)
     model, summary = _fit_stage(
         model,
         products,
@@ -247,11 +235,11 @@ def predict_image_model(  # noqa: PLR0917 - Kedro passes node inputs positionall
     Returns:
         ``(val_probs, val_features, test_probs, test_features)`` tables with ``row_id``.
     """
-    codes = _codes(label_encoding)
+    codes = label_codes(label_encoding)
     stage = stage2_params if stage2_params.get("enabled", True) else stage1_params
     tables = []
     for rows, cache, name in (
-        (_split(products, "val"), image_cache, "validation"),
+        (rows_in_split(products, "val"), image_cache, "validation"),
         (test_products, test_image_cache, "test"),
     ):
         probs, features = predict_image_classifier(
@@ -289,8 +277,8 @@ def score_image_model(
         ``classification_metrics`` (``macro_f1``, ``weighted_f1``, ``accuracy``,
         ``per_class_f1``) plus ``training: {stage1, stage2}``.
     """
-    codes = _codes(label_encoding)
-    val = _split(products, "val")
+    codes = label_codes(label_encoding)
+    val = rows_in_split(products, "val")
     probs = probs_matrix(val_probs, codes, val["row_id"].to_numpy(), name="val_probs")
     metrics = classification_metrics(val["label"].to_numpy(), probs.argmax(1), codes)
     logger.info(

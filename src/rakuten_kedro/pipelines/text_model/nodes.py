@@ -16,22 +16,13 @@ from sklearn.pipeline import Pipeline as SklearnPipeline
 
 from rakuten_kedro.fusion.tables import probs_matrix, probs_table
 from rakuten_kedro.models.text import TextClassifier
+from rakuten_kedro.products import label_codes, rows_in_split
 from rakuten_kedro.text.pretrained import locate_pretrained
 from rakuten_kedro.text.tfidf import tfidf_probabilities, train_tfidf_classifier
 from rakuten_kedro.text.transformer import predict_texts, train_text_classifier
 from rakuten_kedro.training.metrics import classification_metrics
 
 logger = logging.getLogger(__name__)
-
-
-def _codes(label_encoding: dict[str, Any]) -> list[int]:
-    if "codes" not in label_encoding:
-        raise KeyError("label_encoding has no 'codes' list; rerun the preprocessing pipeline")
-    return [int(code) for code in label_encoding["codes"]]
-
-
-def _split(products: pd.DataFrame, split: str) -> pd.DataFrame:
-    return products[products["split"] == split]
 
 
 def features_table(row_ids: np.ndarray, features: np.ndarray) -> pd.DataFrame:
@@ -92,7 +83,7 @@ def train_text_transformer(
     logger.info("%s: encoder %s", variant, encoder_source)
     model, _ = train_text_classifier(
         products,
-        _codes(label_encoding),
+        label_codes(label_encoding),
         model_params,
         training_params,
         checkpoint_dir=None if root is None else Path(root) / variant,
@@ -126,7 +117,7 @@ def predict_text_transformer(
         "progress": bool(training_params.get("progress", True)),
     }
     tables = []
-    for rows in (_split(products, "val"), test_products):
+    for rows in (rows_in_split(products, "val"), test_products):
         probs, features = predict_texts(text_model, rows, **options)
         row_ids = rows["row_id"].to_numpy()
         tables += [probs_table(row_ids, probs, text_model.codes), features_table(row_ids, features)]
@@ -146,8 +137,8 @@ def score_validation(
     Returns:
         :func:`~rakuten_kedro.training.metrics.classification_metrics` of the argmax.
     """
-    codes = _codes(label_encoding)
-    val = _split(products, "val")
+    codes = label_codes(label_encoding)
+    val = rows_in_split(products, "val")
     probs = probs_matrix(val_probs, codes, val["row_id"].to_numpy(), name="val_probs")
     metrics = classification_metrics(val["label"].to_numpy(), probs.argmax(1), codes)
     logger.info(
@@ -172,9 +163,9 @@ def train_tfidf(
     Returns:
         The fitted scikit-learn pipeline.
     """
-    train = _split(products, "train")
+    train = rows_in_split(products, "train")
     labels = train["label"].to_numpy()
-    if len(train) == 0 or labels.max() >= len(_codes(label_encoding)):
+    if len(train) == 0 or labels.max() >= len(label_codes(label_encoding)):
         raise ValueError("products has no training rows or labels outside label_encoding")
     return train_tfidf_classifier(train, params)
 
@@ -196,9 +187,9 @@ def predict_tfidf(
     Returns:
         ``(val_probs, test_probs)`` tables.
     """
-    codes = _codes(label_encoding)
+    codes = label_codes(label_encoding)
     tables = []
-    for rows in (_split(products, "val"), test_products):
+    for rows in (rows_in_split(products, "val"), test_products):
         probs = tfidf_probabilities(tfidf_model, rows, len(codes))
         tables.append(probs_table(rows["row_id"].to_numpy(), probs, codes))
     return tables[0], tables[1]
