@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,31 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         raise cannot_write(target, error) from error
     finally:
         temp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_folder(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; it replaces ``target`` only on success.
+
+    The previous folder is moved aside, not deleted, until the new one is in place, and put
+    back if anything fails, so a crash leaves either the old folder or the new one.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    old = target.parent / f".{target.name}.old-{temp.name}"
+    try:
+        temp.chmod(0o777 & ~_current_umask())  # mkdtemp makes it private (0700)
+        yield temp
+        if target.exists():
+            os.replace(target, old)
+        os.replace(temp, target)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        if old.exists() and not target.exists():
+            os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_json_atomically(target: str | Path, data: Any) -> None:

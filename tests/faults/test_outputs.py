@@ -22,7 +22,7 @@ from kedro.io.core import Version
 from kedro_datasets.pandas import ParquetDataset
 
 from rakuten_kedro import atomic
-from rakuten_kedro.datasets import hf_model, torch_model
+from rakuten_kedro.datasets import torch_model
 from rakuten_kedro.datasets.hf_model import HFModelDataset
 from rakuten_kedro.datasets.torch_model import TorchModelDataset, set_build_config
 from rakuten_kedro.training import checkpoint
@@ -160,12 +160,12 @@ def test_model_save_on_a_full_disk_names_the_path_and_keeps_the_previous_model(
 def test_model_rename_refused_restores_the_previous_model(tmp_path: Path, monkeypatch, kind):
     if kind == "torch":
         dataset = TorchModelDataset(filepath=str(tmp_path / "model"))
-        first, second, module = tiny_module(), tiny_module(), torch_model
+        first, second = tiny_module(), tiny_module()
         with torch.no_grad():
             second.weight.add_(1.0)
     else:
         dataset = HFModelDataset(filepath=str(tmp_path / "model"), model_class=PRETRAINED)
-        first, second, module = Pretrained(1), Pretrained(2), hf_model
+        first, second = Pretrained(1), Pretrained(2)
     dataset.save(first)
     real_replace = os.replace
 
@@ -174,7 +174,7 @@ def test_model_rename_refused_restores_the_previous_model(tmp_path: Path, monkey
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dst))
         real_replace(src, dst)
 
-    monkeypatch.setattr(module.os, "replace", refuse_new_folder)
+    monkeypatch.setattr(atomic.os, "replace", refuse_new_folder)
     with pytest.raises(DatasetError, match=str(tmp_path / "model")):
         dataset.save(second)
     loaded = dataset.load()

@@ -21,13 +21,12 @@ Example catalog entry::
 from __future__ import annotations
 
 import importlib
-import os
-import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
+
+from rakuten_kedro.atomic import atomic_folder
 
 DEFAULT_MODEL_CLASS = "rakuten_kedro.models.text.TextClassifier"
 
@@ -98,22 +97,5 @@ class HFModelDataset(AbstractVersionedDataset[Any, Any]):
             raise DatasetError(
                 f"HFModelDataset saves objects with a save_pretrained method, got {type(data)}"
             )
-        target = Path(str(self._get_save_path()))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        old = target.parent / f".{target.name}.old-{tmp.name}"
-        try:
-            # mkdtemp makes the folder private (0700); give it a normal folder's permissions.
-            mask = os.umask(0)
-            os.umask(mask)
-            tmp.chmod(0o777 & ~mask)
-            data.save_pretrained(tmp, **self._save_args)
-            if target.exists():
-                os.replace(target, old)
-            os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if old.exists() and not target.exists():
-                os.replace(old, target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+        with atomic_folder(Path(str(self._get_save_path()))) as folder:
+            data.save_pretrained(folder, **self._save_args)

@@ -27,9 +27,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,6 +34,8 @@ from typing import Any
 import torch
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 from safetensors.torch import load_model, save_model
+
+from rakuten_kedro.atomic import atomic_folder
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -177,19 +176,6 @@ class TorchModelDataset(AbstractVersionedDataset[torch.nn.Module, torch.nn.Modul
             text = json.dumps(dict(config), indent=2)
         except TypeError as error:
             raise DatasetError(f"model build_config is not JSON-serialisable: {error}") from error
-        target = Path(str(self._get_save_path()))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        old = target.parent / f".{target.name}.old-{tmp.name}"
-        try:
-            save_model(model, str(tmp / WEIGHTS_FILE))
-            (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
-            if target.exists():  # moved aside, not deleted, until the new one is in place
-                os.replace(target, old)
-            os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if old.exists() and not target.exists():
-                os.replace(old, target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+        with atomic_folder(Path(str(self._get_save_path()))) as folder:
+            save_model(model, str(folder / WEIGHTS_FILE))
+            (folder / CONFIG_FILE).write_text(text, encoding="utf-8")
