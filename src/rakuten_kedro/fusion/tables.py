@@ -99,6 +99,22 @@ def probs_table(row_ids: np.ndarray, probs: np.ndarray, codes: Sequence[int]) ->
     return table
 
 
+def features_table(row_ids: np.ndarray, features: np.ndarray) -> pd.DataFrame:
+    """Builds a feature table (``row_id`` + ``f0 … f{d-1}``) from an array.
+
+    Args:
+        row_ids: ``(N,)`` row ids.
+        features: ``(N, d)`` pooled features.
+
+    Returns:
+        The table, in the format of ``{variant}.val_features``.
+    """
+    features = np.asarray(features, dtype=np.float32)
+    table = pd.DataFrame(features, columns=[f"f{i}" for i in range(features.shape[1])])
+    table.insert(0, "row_id", np.asarray(row_ids, dtype=np.int64))
+    return table
+
+
 def predictions_table(
     row_ids: np.ndarray, labels: np.ndarray, codes: Sequence[int]
 ) -> pd.DataFrame:

@@ -7,11 +7,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
-from rakuten_kedro.fusion.tables import probs_matrix, probs_table
+from rakuten_kedro.fusion.tables import features_table, probs_matrix, probs_table
 from rakuten_kedro.models.image import ResNetClassifier, build_image_classifier
 from rakuten_kedro.products import label_codes, rows_in_split
 from rakuten_kedro.training.metrics import classification_metrics
@@ -40,22 +39,6 @@ def _training_rows(products: pd.DataFrame, training_ids: pd.DataFrame) -> pd.Dat
 def _checkpoint_dir(run_params: dict[str, Any], variant: str, stage: str) -> Path | None:
     root = run_params.get("checkpoint_root")
     return None if root is None else Path(root) / variant / stage
-
-
-def features_table(row_ids: np.ndarray, features: np.ndarray) -> pd.DataFrame:
-    """``row_id`` then ``f0 … f{d-1}`` (the format of ``{variant}.val_features``).
-
-    Args:
-        row_ids: (N,) row ids.
-        features: (N, d) pooled features.
-
-    Returns:
-        The feature table.
-    """
-    features = np.asarray(features, dtype=np.float32)
-    table = pd.DataFrame(features, columns=[f"f{i}" for i in range(features.shape[1])])
-    table.insert(0, "row_id", np.asarray(row_ids, dtype=np.int64))
-    return table
 
 
 def check_image_weights(model_params: dict[str, Any], *, variant: str) -> str:

@@ -10,11 +10,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline as SklearnPipeline
 
-from rakuten_kedro.fusion.tables import probs_matrix, probs_table
+from rakuten_kedro.fusion.tables import features_table, probs_matrix, probs_table
 from rakuten_kedro.models.text import TextClassifier
 from rakuten_kedro.products import label_codes, rows_in_split
 from rakuten_kedro.text.pretrained import locate_pretrained
@@ -23,22 +22,6 @@ from rakuten_kedro.text.transformer import predict_texts, train_text_classifier
 from rakuten_kedro.training.metrics import classification_metrics
 
 logger = logging.getLogger(__name__)
-
-
-def features_table(row_ids: np.ndarray, features: np.ndarray) -> pd.DataFrame:
-    """Builds a feature table: ``row_id`` then ``f0 … f{d-1}`` (float32).
-
-    Args:
-        row_ids: ``(N,)`` row ids.
-        features: ``(N, d)`` features.
-
-    Returns:
-        The table, in the format of ``{variant}.val_features``.
-    """
-    features = np.asarray(features, dtype=np.float32)
-    table = pd.DataFrame(features, columns=[f"f{i}" for i in range(features.shape[1])])
-    table.insert(0, "row_id", np.asarray(row_ids, dtype=np.int64))
-    return table
 
 
 def check_text_encoder(model_params: dict[str, Any], *, variant: str) -> str:
