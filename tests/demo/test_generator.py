@@ -22,7 +22,12 @@ from rakuten_kedro.demo.images import (
     draw_product_photo,
     draw_uninformative_photo,
 )
-from rakuten_kedro.demo.text import TEXT_CLUSTER_OF_CODE, TEXT_CLUSTERS
+from rakuten_kedro.demo.text import (
+    CODE_VOCABULARY,
+    TEXT_CLUSTER_OF_CODE,
+    TEXT_CLUSTERS,
+    ProductTextWriter,
+)
 
 SMALL = {
     "n_products": 270,
@@ -200,6 +205,23 @@ def test_text_confusions_and_photo_confusions_are_complementary():
         clusters = [TEXT_CLUSTER_OF_CODE.get(c, f"own-{c}") for c in codes]
         assert len(set(clusters)) == len(codes)
     assert set(PROTOTYPE_OF_CODE) == set(PRDTYPECODES)
+
+
+def test_paired_titles_name_their_own_product_first_and_a_siblings_last():
+    # Only word order tells "Poussette ... Body" (1320) from "Body ... Poussette" (1301).
+    writer = ProductTextWriter(paired_title_rate=1.0, stray_word_rate=0.0)
+    baby, sibling = 1320, 1301
+    for seed in range(30):
+        title = writer.title(baby, np.random.default_rng(seed)).lower()
+        own = [noun for noun in CODE_VOCABULARY[baby].nouns if noun.lower() in title]
+        other = [noun for noun in CODE_VOCABULARY[sibling].nouns if title.endswith(noun.lower())]
+        assert own and other, title
+        assert title.index(own[0].lower()) < title.rindex(other[0].lower()), title
+    unclustered = ProductTextWriter(paired_title_rate=1.0, stray_word_rate=0.0)
+    for seed in range(10):
+        title = unclustered.title(1560, np.random.default_rng(seed)).lower()
+        assert not any(n.lower() in title for c in TEXT_CLUSTER_OF_CODE for n in
+                       CODE_VOCABULARY[c].nouns if len(n) > 4), title  # fmt: skip
 
 
 def test_refuses_a_non_empty_folder_and_cleans_up_after_failure(tmp_path, monkeypatch):

@@ -4,6 +4,9 @@ Every code has its own vocabulary. A few *text clusters* of codes (``TEXT_CLUSTE
 a common vocabulary: a product of a clustered code draws most of its words from the shared pool
 (``SHARED_WORD_RATE``), so a text model confuses the codes of a cluster — as the real data
 confuses 1280/1281/1180 or new/used books — while the other codes stay easy from text.
+Most titles of a clustered code also name a sibling code's product after their own
+(``PAIRED_TITLE_RATE``): only word order separates those, which a transformer can read and a
+bag of words cannot, as on real titles ("Housse pour console" is not a console).
 Class-independent noise words and boilerplate sentences keep the text from being trivially
 separable. Photos (``images.py``) are designed the other way round.
 """
@@ -48,6 +51,15 @@ SHARED_WORD_RATE = 0.8
 
 #: Probability that a title borrows one word from a random other code (real listings do).
 STRAY_WORD_RATE = 0.12
+
+#: Probability that a title of a clustered code names its own product first, then, at the end,
+#: the product of a sibling code it goes with ("Poussette Cybex ... pour Body"). Both nouns are
+#: code-specific, so only their order tells the code: a bag of words sees a tie, a model that
+#: reads word order does not — the way real titles put the product before its accessories.
+PAIRED_TITLE_RATE = 0.8
+
+#: Words between a product and the sibling product it goes with (often none).
+PAIR_LINKS: tuple[str, ...] = ("pour", "avec", "compatible", "+", "/", "", "", "")
 
 #: Share of descriptions left empty (NaN in the CSV), as in the real data.
 EMPTY_DESCRIPTION_RATE = 0.35
@@ -393,6 +405,8 @@ class ProductTextWriter:
         shared_word_rate: Probability that a word slot of a clustered code uses the shared pool.
         stray_word_rate: Probability that a title borrows a word from another code.
         empty_description_rate: Probability that the description is empty.
+        paired_title_rate: Probability that a clustered code's title ends with a sibling
+            code's product (see :data:`PAIRED_TITLE_RATE`).
     """
 
     def __init__(
@@ -400,10 +414,12 @@ class ProductTextWriter:
         shared_word_rate: float = SHARED_WORD_RATE,
         stray_word_rate: float = STRAY_WORD_RATE,
         empty_description_rate: float = EMPTY_DESCRIPTION_RATE,
+        paired_title_rate: float = PAIRED_TITLE_RATE,
     ) -> None:
         self.shared_word_rate = shared_word_rate
         self.stray_word_rate = stray_word_rate
         self.empty_description_rate = empty_description_rate
+        self.paired_title_rate = paired_title_rate
         self._codes = tuple(sorted(CODE_VOCABULARY))
 
     def _word(self, code: int, slot: str, rng: np.random.Generator) -> str:
@@ -414,9 +430,23 @@ class ProductTextWriter:
             vocabulary = CLUSTER_VOCABULARY[cluster]
         return fill_spec(_pick(rng, getattr(vocabulary, slot)), rng)
 
+    def _sibling_noun(self, code: int, rng: np.random.Generator) -> str | None:
+        """A noun of another code of ``code``'s text cluster, for a paired title, or ``None``."""
+        cluster = TEXT_CLUSTER_OF_CODE.get(code)
+        if cluster is None or rng.random() >= self.paired_title_rate:
+            return None
+        siblings = [other for other in TEXT_CLUSTERS[cluster] if other != code]
+        sibling = siblings[int(rng.integers(len(siblings)))]
+        return fill_spec(_pick(rng, CODE_VOCABULARY[sibling].nouns), rng)
+
     def title(self, code: int, rng: np.random.Generator) -> str:
-        """A marketplace-style title: noun, brand, adjective, size and noise in varying order."""
-        noun = self._word(code, "nouns", rng)
+        """A marketplace-style title: noun, brand, adjective, size and noise in varying order;
+        a paired title (clustered codes) names its own product first and a sibling's last."""
+        sibling_noun = self._sibling_noun(code, rng)
+        if sibling_noun is None:
+            noun = self._word(code, "nouns", rng)
+        else:
+            noun = fill_spec(_pick(rng, CODE_VOCABULARY[code].nouns), rng)
         parts = [noun]
         if rng.random() < 0.7:
             parts.insert(int(rng.integers(2)), self._word(code, "brands", rng))
@@ -430,6 +460,8 @@ class ProductTextWriter:
         if rng.random() < self.stray_word_rate:
             other = self._codes[int(rng.integers(len(self._codes)))]
             parts.append(_pick(rng, CODE_VOCABULARY[other].nouns))
+        if sibling_noun is not None:
+            parts.extend(word for word in (_pick(rng, PAIR_LINKS), sibling_noun) if word)
         title = " ".join(parts)
         style = rng.random()
         if style < 0.45:
