@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[2]
-LAYERS = ["01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input",
-          "06_models", "07_model_output", "08_reporting"]  # fmt: skip
+from tests.kedro_project import PROJECT, kedro, scratch_project
+
 TINY_DEMO = "demo.n_products=1200,demo.n_test=120"
 METHODS = ["image", "text", "feature_fusion", "decision_fusion", "ensemble"]
 
@@ -34,24 +29,9 @@ def folder_hashes(folder: Path) -> dict[str, str]:
     }
 
 
-def kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "KEDRO_DISABLE_TELEMETRY": "true"}
-    kedro_cli = Path(sys.executable).with_name("kedro")
-    return subprocess.run(
-        [str(kedro_cli), *args], cwd=project, env=environment, capture_output=True, text=True,
-        timeout=1800, check=False,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> Path:
-    project = tmp_path_factory.mktemp("project")
-    shutil.copytree(PROJECT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-    (project / "conf" / "local").mkdir()
-    shutil.copy(PROJECT / "pyproject.toml", project / "pyproject.toml")
-    (project / "src").mkdir()  # Kedro checks it exists; the package comes from the install
-    for layer in LAYERS:
-        (project / "data" / layer).mkdir(parents=True)
+    project = scratch_project(tmp_path_factory.mktemp("project"))
     generate = kedro(project, "run", "--pipelines", "preprocessing", "--params", TINY_DEMO)
     assert generate.returncode == 0, generate.stdout[-3000:] + generate.stderr[-5000:]
     raw_before = folder_hashes(project / "data" / "01_raw" / "demo")
