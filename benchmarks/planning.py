@@ -29,18 +29,20 @@ DROPPED_BY_DENOISING = 2_120
 
 #: Training throughput per stage on one H100 (bf16 autocast), with where each comes from.
 ASSUMED: dict[str, tuple[float, str, str]] = {
-    "cache": (2_000.0, "photos/s", "500 px JPEG decode + 2 resizes on 8 CPU threads; "
-              "this 2-core CPU measured 1,180 photos/s at 32+64 px"),
+    "cache": (1_000.0, "photos/s", "500 px JPEG decode + 2 resizes on 8 CPU threads, and "
+              "0.75 MB written per photo; this 2-core CPU measured 1,180 photos/s at 32+64 px"),
     "text_base": (2_000.0, "samples/s", "camembert-base, 128 tokens, bf16: ~6·params·tokens "
                   "FLOPs at ~30 % of H100 bf16 peak"),
     "denoise_r50_224": (3_000.0, "images/s", "ResNet50 224 px bf16 channels_last "
                         "(NVIDIA DeepLearningExamples A100 ~2,700 img/s, H100 higher)"),
     "image_224": (1_100.0, "images/s", "ResNet152 224 px: ResNet50 figure × 4.1/11.5 GFLOPs"),
     "image_448": (275.0, "images/s", "ResNet152 448 px: the 224 px figure / 4 (pixels)"),
+    "fusion": (29_500.0, "row-epochs/s", "measured on this 2-core CPU, 1 thread "
+               "(benchmarks/fusion.py: 8 folds x 40 epochs x 300 rows in 2.85 s)"),
 }  # fmt: skip
 
 #: Rough peak GPU memory of each training stage at the conf/rakuten batch sizes (bf16).
-GPU_MEMORY_GB = {"text": 10, "denoising": 14, "stage1": 20, "stage2": 35, "fusion": 1}
+GPU_MEMORY_GB = {"text": 10, "denoising": 14, "stage1": 20, "stage2": 35}
 
 
 def load_parameters() -> dict:
@@ -76,6 +78,14 @@ def plan(params: dict, speed: dict[str, float]) -> list[dict]:
         rows.append((f"{variant} stage 2 ({'DCL' if dcl == 2 else 'plain'} 448 px)",
                      stage2["epochs"] * train_rows * dcl, speed["image_448"],
                      GPU_MEMORY_GB["stage2"], 0.25))  # fmt: skip
+    fusion = params["fusion"]
+    folds, epochs = fusion["cross_validation"]["n_folds"], fusion["training"]["epochs"]
+    inner = 2 if fusion["cross_validation"].get("epoch_selection") == "inner" else 1
+    members = len(params["ensemble"]["members"])
+    n_val = N_LABELLED - n_train
+    rows.append((f"fusion CV ({members} members, CPU)",
+                 members * folds * epochs * inner * n_val * (folds - 1) // folds,
+                 speed["fusion"], 0, 0.1))  # fmt: skip
     return [
         {"stage": stage, "items": items, "hours": items / rate / 3600, "gpu_memory_gb": memory,
          "disk_gb": disk}

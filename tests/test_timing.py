@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
-from rakuten_kedro.timing import NodeTimingHooks, timing_table
+from rakuten_kedro.timing import NodeTimingHooks, timing_rows
 
 
 def test_table_lists_the_slowest_nodes_first_and_sums_the_rest():
-    table = timing_table({"fast": 1.0, "slow": 6.0, "middle": 3.0}, top=2).splitlines()
-    assert table[1].split()[:2] == ["slow", "6.0"]
-    assert table[2].split()[:2] == ["middle", "3.0"]
-    assert "(1 other nodes)" in table[3] and "10.0%" in table[3]
-    assert table[-1].split() == ["total", "10.0"]
+    rows = timing_rows({"fast": 1.0, "slow": 6.0, "middle": 3.0}, top=2)
+    assert rows[0].split() == ["6.0", "s", "60.0%", "slow"]
+    assert rows[1].split() == ["3.0", "s", "30.0%", "middle"]
+    assert rows[2].split()[:3] == ["1.0", "s", "10.0%"] and rows[2].endswith("(1 other nodes)")
+    assert rows[-1].split() == ["10.0", "s", "100%", "total"]
 
 
 def test_hooks_time_each_node_and_log_the_table(caplog):

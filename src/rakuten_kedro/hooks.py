@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
+from kedro.io import AbstractDataset, MemoryDataset
 
 logger = logging.getLogger(__name__)
 
@@ -65,3 +66,61 @@ class PreflightChecksHooks:
         for node in pipeline.nodes:
             if PREFLIGHT_TAG in node.tags:
                 node.run({name: catalog.load(name) for name in node.inputs})
+
+
+def process_rank() -> int:
+    """This process's global rank under ``accelerate launch`` / ``torchrun`` (0 otherwise)."""
+    for variable in ("RANK", "LOCAL_RANK"):
+        if os.environ.get(variable, "").strip():
+            return int(os.environ[variable])
+    return 0
+
+
+class _SavedInMemory(AbstractDataset):
+    """Loads from the wrapped dataset until the run saves one, then from memory; never writes.
+
+    ``exists`` still answers for the files, so ``--only-missing-outputs`` picks the same nodes
+    on every process.
+    """
+
+    def __init__(self, dataset: AbstractDataset) -> None:
+        self._dataset = dataset
+        self._memory = MemoryDataset()
+
+    def load(self) -> Any:
+        return self._memory.load() if self._memory.exists() else self._dataset.load()
+
+    def save(self, data: Any) -> None:
+        self._memory.save(data)
+
+    def _exists(self) -> bool:
+        return self._memory.exists() or self._dataset.exists()
+
+    def _release(self) -> None:
+        self._memory.release()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"saves_in_memory_instead_of": str(self._dataset)}
+
+
+class MainProcessSavesHooks:
+    """Under a multi-process launch, only rank 0 writes the run's outputs.
+
+    ``accelerate launch --num_processes N -m kedro run`` starts N copies of the whole run, and
+    every copy must run every node: training gathers across processes, so a process that
+    skipped a training node would leave the others waiting. Without this hook each copy would
+    also save every output to the same files. On ranks other than 0 each dataset the pipeline
+    writes is swapped for one that keeps the data in memory (later nodes of the same run load
+    it from there) and loads the files otherwise (inputs made by earlier runs).
+    """
+
+    @hook_impl
+    def before_pipeline_run(self, pipeline: Any, catalog: Any) -> None:
+        if process_rank() == 0:
+            return
+        outputs = [name for name in sorted(pipeline.all_outputs()) if name in catalog]
+        for name in outputs:
+            catalog[name] = _SavedInMemory(catalog[name])
+        logger.info(
+            "process rank %d: %d outputs kept in memory, not saved", process_rank(), len(outputs)
+        )

@@ -2,9 +2,21 @@
 
 from kedro.config import OmegaConfigLoader
 
-from rakuten_kedro.hooks import EnsembleMembersHooks, PreflightChecksHooks, RunEnvironmentHooks
+from rakuten_kedro.hooks import (
+    EnsembleMembersHooks,
+    MainProcessSavesHooks,
+    PreflightChecksHooks,
+    RunEnvironmentHooks,
+)
+from rakuten_kedro.timing import NodeTimingHooks
 
-HOOKS = (EnsembleMembersHooks(), RunEnvironmentHooks(), PreflightChecksHooks())
+HOOKS = (
+    EnsembleMembersHooks(),
+    RunEnvironmentHooks(),
+    PreflightChecksHooks(),
+    MainProcessSavesHooks(),
+    NodeTimingHooks(),
+)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -15,29 +15,26 @@ from kedro.framework.hooks import hook_impl
 logger = logging.getLogger(__name__)
 
 
-def timing_table(durations: dict[str, float], top: int = 10) -> str:
-    """The ``top`` slowest nodes with their seconds and share of the total, as text.
+def timing_rows(durations: dict[str, float], top: int = 10) -> list[str]:
+    """The ``top`` slowest nodes as ``seconds  share  name`` lines, then the rest and the total.
+
+    The name comes last so that a narrow log keeps the figures aligned when it wraps.
 
     Args:
         durations: Node name -> wall seconds.
-        top: Rows to show; the rest are summed into one line.
+        top: Rows to show; the other nodes are summed into one line.
 
     Returns:
-        A small fixed-width table, slowest first, ending with the total.
+        One line per row, slowest first, ending with the total.
     """
     total = sum(durations.values())
     ranked = sorted(durations.items(), key=lambda item: item[1], reverse=True)
-    width = max((len(name) for name, _ in ranked[:top]), default=4)
-    lines = [f"{'node':<{width}}  {'seconds':>8}  {'share':>6}"]
-    for name, seconds in ranked[:top]:
-        lines.append(f"{name:<{width}}  {seconds:8.1f}  {seconds / max(total, 1e-9):6.1%}")
-    rest = ranked[top:]
-    if rest:
-        seconds = sum(s for _, s in rest)
-        label = f"({len(rest)} other nodes)"
-        lines.append(f"{label:<{width}}  {seconds:8.1f}  {seconds / max(total, 1e-9):6.1%}")
-    lines.append(f"{'total':<{width}}  {total:8.1f}")
-    return "\n".join(lines)
+    rows = ranked[:top]
+    if ranked[top:]:
+        rows.append((f"({len(ranked) - top} other nodes)", sum(s for _, s in ranked[top:])))
+    share = max(total, 1e-9)
+    lines = [f"{seconds:8.1f} s {seconds / share:6.1%}  {name}" for name, seconds in rows]
+    return [*lines, f"{total:8.1f} s {1:6.0%}  total"]
 
 
 class NodeTimingHooks:
@@ -73,4 +70,6 @@ class NodeTimingHooks:
 
     def _log(self, title: str) -> None:
         if self.durations:
-            logger.info("%s:\n%s", title, timing_table(self.durations, self.top))
+            logger.info("%s (slowest first):", title)
+            for line in timing_rows(self.durations, self.top):
+                logger.info("%s", line)

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from transformers import AutoTokenizer, CamembertConfig, CamembertModel
 
+from rakuten_kedro.hooks import process_rank
 from rakuten_kedro.models.text import (
     TextClassifier,
     text_logits,
@@ -83,7 +84,8 @@ def _scratch_tokenizer(
         min_frequency=int(scratch.get("min_frequency", 2)),
         max_length=max_length,
     )
-    if saved is not None:
+    if saved is not None and process_rank() == 0:
+        # Under a multi-process launch every rank trains the same tokenizer; one writes it.
         tokenizer.save_pretrained(saved)
         (saved / "fingerprint.txt").write_text(fingerprint)
     return tokenizer

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -30,7 +31,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState, PartialState
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
@@ -125,6 +126,9 @@ class FitResult:
 def resolve_mixed_precision(mixed_precision: str, cpu: bool = False) -> str:
     """Turns ``"auto"`` into what the device supports (bf16 > fp16 on GPU, none on CPU).
 
+    Not bf16 on the CPU, even where it is native (AVX512-BF16, AMX): on the demo it saved 6 %
+    of the run and moved some fusion scores by 3 points; ask for it with ``"bf16"``.
+
     Args:
         mixed_precision: ``"no"``, ``"fp16"``, ``"bf16"`` or ``"auto"``.
         cpu: Whether the CPU is forced.
@@ -148,6 +152,11 @@ def make_accelerator(
     ``Accelerator`` with another precision; one Kedro run trains several models with different
     settings, so the per-run part of that state is reset first (the process group is kept).
 
+    Under a multi-process launch (``WORLD_SIZE`` > 1) on a machine without a CUDA GPU, the CPU
+    is used with the gloo backend: otherwise accelerate would let every process train alone on
+    all the data. DDP is told that some parameters may get no gradient (the encoder's pooler
+    when the text model pools by mean), which it otherwise rejects at the second step.
+
     Args:
         mixed_precision: ``"no"``, ``"fp16"``, ``"bf16"`` or ``"auto"``.
         gradient_accumulation_steps: Batches per optimizer step.
@@ -163,10 +172,13 @@ def make_accelerator(
         # cpu=True run); rebuild it so that each call gets the device it asks for. Under
         # `accelerate launch` the process group must stay, and it already fixes the device.
         PartialState._reset_state()
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+            cpu = True
     return Accelerator(
         mixed_precision=resolve_mixed_precision(mixed_precision, cpu),
         gradient_accumulation_steps=gradient_accumulation_steps,
         cpu=cpu,
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
     )
 
 
