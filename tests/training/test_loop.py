@@ -241,3 +241,16 @@ def test_bf16_autocast_trains_and_leaves_a_plain_model():
     # accelerate's autocast wrapper is removed: the model runs in float32 afterwards.
     assert "_original_forward" not in result.model.__dict__
     assert result.model(torch.zeros(2, DIM)).dtype == torch.float32
+
+
+def test_compiled_training_matches_eager_and_saves_a_plain_module(tmp_path, monkeypatch):
+    # "eager" runs the same torch.compile graph capture as inductor, without minutes of codegen.
+    monkeypatch.setattr("rakuten_kedro.training.loop.COMPILE_BACKEND", "eager")
+    compiled = run_fit(epochs=2, tmp_path=tmp_path / "compiled", compile=True)
+    eager = run_fit(epochs=2, tmp_path=tmp_path / "eager")
+    assert not isinstance(compiled.model, torch._dynamo.eval_frame.OptimizedModule)
+    assert list(compiled.model.state_dict()) == list(eager.model.state_dict())
+    for a, b in zip(compiled.model.parameters(), eager.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    saved = load_checkpoint(tmp_path / "compiled")
+    assert not any(key.startswith("_orig_mod") for key in saved["model"])

@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 TOKENIZER_DIR = "tokenizer"
 #: Training parameters that do not change the trained model: changing them keeps the checkpoint.
 RUN_ONLY_SETTINGS = frozenset(
-    {"progress", "num_workers", "eval_batch_size", "checkpoint_root", "cpu", "patience"}
+    {"progress", "num_workers", "eval_batch_size", "checkpoint_root", "cpu", "patience", "compile"}
 )
 
 
@@ -255,6 +255,7 @@ def train_text_classifier(
         progress=bool(training_params.get("progress", True)),
         fingerprint=fingerprint,
         name=name,
+        compile=bool(training_params.get("compile", False)),
     )
     optimizer = _adamw(
         model,

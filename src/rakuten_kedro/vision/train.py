@@ -284,6 +284,7 @@ def fit_image_classifier(
         cpu=bool(run.get("cpu", False)),
         max_grad_norm=run.get("max_grad_norm"),
         progress=bool(run.get("progress", True)),
+        compile=bool(run.get("compile", False)),
         fingerprint=fingerprint(
             {k: v for k, v in stage.items() if k not in _RESUMABLE_CHANGES},
             augment,
