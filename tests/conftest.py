@@ -18,3 +18,15 @@ def _forget_the_sessions_config_loader():
     from rakuten_kedro.fusion.members import use_config_loader  # noqa: PLC0415
 
     use_config_loader(None)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for the test: tiny models run faster on one thread than on two
+    contended ones (shared CPU), and a subprocess compared with the test uses one too."""
+    import torch  # noqa: PLC0415  (only the tests that ask for it pay the import)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -16,13 +16,7 @@ from rakuten_kedro.text.transformer import predict_texts, train_text_classifier
 from tests.fusion.synthetic import modality_probs
 from tests.text.products import CODES, TINY_MODEL, TINY_TRAINING, make_text_products
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _disturb_global_rngs(seed: int) -> None:

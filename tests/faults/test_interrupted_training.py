@@ -15,41 +15,20 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from rakuten_kedro.training import TrainConfig, fit, linear_warmup_decay, optimizer_steps, predict
 from rakuten_kedro.training.checkpoint import checkpoint_path, load_checkpoint
 from rakuten_kedro.vision import train as vision_train
 from rakuten_kedro.vision.denoise import out_of_fold_probs, stratified_folds
+from tests.training.blobs import DIM, Blobs
 from tests.vision.fixtures import CODES, make_image_products
 
 ROOT = Path(__file__).resolve().parents[2]
-EPOCHS, NUM_CLASSES, DIM = 6, 4, 8
+EPOCHS = 6
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The same thread count as the subprocess, and no contention on the shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-class Blobs(Dataset):
-    """Gaussian blobs, one per class."""
-
-    def __init__(self, n: int, seed: int) -> None:
-        gen = torch.Generator().manual_seed(seed)
-        centers = torch.randn(NUM_CLASSES, DIM, generator=torch.Generator().manual_seed(0)) * 3
-        self.labels = torch.arange(n) % NUM_CLASSES
-        self.x = centers[self.labels] + torch.randn(n, DIM, generator=gen)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {"x": self.x[i], "labels": self.labels[i]}
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _logits(model: nn.Module, batch: dict) -> torch.Tensor:

@@ -7,14 +7,7 @@ from rakuten_kedro.models.image import ResNetClassifier, build_image_classifier,
 from rakuten_kedro.vision.augment import AugmentConfig
 from rakuten_kedro.vision.train import DCLConfig, dcl_loss_fn, sgd_with_step_decay
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread than on two contended ones (shared CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_heads_shapes():

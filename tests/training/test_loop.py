@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from rakuten_kedro.training import (
     TrainConfig,
@@ -19,24 +19,7 @@ from rakuten_kedro.training import (
 )
 from rakuten_kedro.training.checkpoint import load_checkpoint
 from rakuten_kedro.training.loop import make_accelerator, resolve_mixed_precision
-
-NUM_CLASSES, DIM = 4, 8
-
-
-class Blobs(Dataset):
-    """Gaussian blobs, one per class: an easy problem a small MLP learns in a few epochs."""
-
-    def __init__(self, n: int, seed: int) -> None:
-        gen = torch.Generator().manual_seed(seed)
-        centers = torch.randn(NUM_CLASSES, DIM, generator=torch.Generator().manual_seed(0)) * 3
-        self.labels = torch.arange(n) % NUM_CLASSES
-        self.x = centers[self.labels] + torch.randn(n, DIM, generator=gen)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {"x": self.x[i], "labels": self.labels[i]}
+from tests.training.blobs import DIM, NUM_CLASSES, Blobs
 
 
 def make_model() -> nn.Module:
