@@ -9,6 +9,8 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 from kedro.io import AbstractDataset, MemoryDataset
 
+from rakuten_kedro.distributed import process_rank
+
 logger = logging.getLogger(__name__)
 
 
@@ -66,14 +68,6 @@ class PreflightChecksHooks:
         for node in pipeline.nodes:
             if PREFLIGHT_TAG in node.tags:
                 node.run({name: catalog.load(name) for name in node.inputs})
-
-
-def process_rank() -> int:
-    """This process's global rank under ``accelerate launch`` / ``torchrun`` (0 otherwise)."""
-    for variable in ("RANK", "LOCAL_RANK"):
-        if os.environ.get(variable, "").strip():
-            return int(os.environ[variable])
-    return 0
 
 
 class _SavedInMemory(AbstractDataset):

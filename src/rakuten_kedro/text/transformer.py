@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from transformers import AutoTokenizer, CamembertConfig, CamembertModel
 
-from rakuten_kedro.hooks import process_rank
+from rakuten_kedro.distributed import process_rank
 from rakuten_kedro.models.text import (
     TextClassifier,
     text_logits,

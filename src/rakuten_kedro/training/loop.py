@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from rakuten_kedro.distributed import world_size
 from rakuten_kedro.training.checkpoint import (
     checkpoint_path,
     cpu_state_dict,
@@ -182,7 +182,7 @@ def make_accelerator(
         # cpu=True run); rebuild it so that each call gets the device it asks for. Under
         # `accelerate launch` the process group must stay, and it already fixes the device.
         PartialState._reset_state()
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+        if world_size() > 1 and not torch.cuda.is_available():
             cpu = True
     return Accelerator(
         mixed_precision=resolve_mixed_precision(mixed_precision, cpu),
