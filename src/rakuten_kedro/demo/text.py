@@ -422,11 +422,12 @@ class ProductTextWriter:
         self.paired_title_rate = paired_title_rate
         self._codes = tuple(sorted(CODE_VOCABULARY))
 
-    def _word(self, code: int, slot: str, rng: np.random.Generator) -> str:
-        """One word for ``slot`` (nouns/brands/adjectives/specs), shared pool or the code's."""
+    def _word(self, code: int, slot: str, rng: np.random.Generator, shared: bool = True) -> str:
+        """One word for ``slot`` (nouns/brands/adjectives/specs), shared pool or the code's;
+        ``shared=False``: always the code's own."""
         vocabulary = CODE_VOCABULARY[code]
         cluster = TEXT_CLUSTER_OF_CODE.get(code)
-        if cluster is not None and rng.random() < self.shared_word_rate:
+        if shared and cluster is not None and rng.random() < self.shared_word_rate:
             vocabulary = CLUSTER_VOCABULARY[cluster]
         return fill_spec(_pick(rng, getattr(vocabulary, slot)), rng)
 
@@ -437,16 +438,13 @@ class ProductTextWriter:
             return None
         siblings = [other for other in TEXT_CLUSTERS[cluster] if other != code]
         sibling = siblings[int(rng.integers(len(siblings)))]
-        return fill_spec(_pick(rng, CODE_VOCABULARY[sibling].nouns), rng)
+        return self._word(sibling, "nouns", rng, shared=False)
 
     def title(self, code: int, rng: np.random.Generator) -> str:
         """A marketplace-style title: noun, brand, adjective, size and noise in varying order;
         a paired title (clustered codes) names its own product first and a sibling's last."""
         sibling_noun = self._sibling_noun(code, rng)
-        if sibling_noun is None:
-            noun = self._word(code, "nouns", rng)
-        else:
-            noun = fill_spec(_pick(rng, CODE_VOCABULARY[code].nouns), rng)
+        noun = self._word(code, "nouns", rng, shared=sibling_noun is None)
         parts = [noun]
         if rng.random() < 0.7:
             parts.insert(int(rng.integers(2)), self._word(code, "brands", rng))
