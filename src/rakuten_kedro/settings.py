@@ -6,6 +6,7 @@ from rakuten_kedro.hooks import (
     EnsembleMembersHooks,
     MainProcessSavesHooks,
     PreflightChecksHooks,
+    ProjectLockHooks,
     RunEnvironmentHooks,
 )
 from rakuten_kedro.timing import NodeTimingHooks
@@ -16,6 +17,7 @@ HOOKS = (
     PreflightChecksHooks(),
     MainProcessSavesHooks(),
     NodeTimingHooks(),
+    ProjectLockHooks(),  # last registered, first called: the lock before any other hook
 )
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
