@@ -107,6 +107,19 @@ class PreflightChecksHooks:
                 node.run({name: catalog.load(name) for name in node.inputs})
 
 
+class DiscardStalePredictionsHooks:
+    """A predict run first removes the previous ``predictions``, before anything can fail.
+
+    Otherwise a run that fails (bad input, missing model) would leave the last run's file,
+    made from another folder, looking like its output.
+    """
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, pipeline: Any, catalog: Any) -> None:
+        if "predictions" in pipeline.all_outputs():
+            catalog["predictions"].discard()
+
+
 class _SavedInMemory(AbstractDataset):
     """Loads from the wrapped dataset until the run saves one, then from memory; never writes.
 

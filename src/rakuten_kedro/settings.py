@@ -3,6 +3,7 @@
 from kedro.config import OmegaConfigLoader
 
 from rakuten_kedro.hooks import (
+    DiscardStalePredictionsHooks,
     EnsembleMembersHooks,
     MainProcessSavesHooks,
     PreflightChecksHooks,
@@ -13,6 +14,7 @@ from rakuten_kedro.timing import NodeTimingHooks
 
 HOOKS = (
     EnsembleMembersHooks(),
+    DiscardStalePredictionsHooks(),
     RunEnvironmentHooks(),
     PreflightChecksHooks(),
     MainProcessSavesHooks(),
