@@ -33,15 +33,16 @@ class EnsembleMembersHooks:
 class ProjectLockHooks:
     """One ``kedro run`` at a time per project; a killed run's temporary files are removed.
 
-    Registered last in ``settings.HOOKS`` so that it runs before the other hooks (pluggy calls
-    the latest registered first). Under a multi-process launch rank 0 holds the lock for all.
+    It runs before every other hook (``tryfirst``, and registered last in ``settings.HOOKS``:
+    pluggy calls the latest registered first). Under a multi-process launch rank 0 holds the
+    lock for all.
     ``RAKUTEN_WAIT_FOR_LOCK=1`` queues behind a running run instead of stopping.
     """
 
     def __init__(self) -> None:
         self._lock: RunLock | None = None
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict) -> None:
         if process_rank() != 0:
             return

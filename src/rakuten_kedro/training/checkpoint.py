@@ -25,7 +25,7 @@ import torch
 
 from rakuten_kedro.atomic import atomic_folder, atomic_path
 from rakuten_kedro.distributed import process_rank
-from rakuten_kedro.fingerprint import Fingerprint, digest
+from rakuten_kedro.fingerprint import Fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -43,21 +43,6 @@ def checkpoint_path(checkpoint_dir: str | os.PathLike) -> Path:
 def cpu_state_dict(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A detached CPU copy of a module's weights (safe to keep while training goes on)."""
     return {name: t.detach().to("cpu", copy=True) for name, t in module.state_dict().items()}
-
-
-def weights_digest(module: torch.nn.Module) -> str:
-    """A digest of a module's weights and buffers (its initial state, for fingerprints).
-
-    It covers everything that decides where training starts: the architecture, the seed of a
-    fresh initialisation, pretrained weights, or the stage a model continues from.
-    """
-    parts = []
-    for name, tensor in module.state_dict().items():
-        array = tensor.detach().to("cpu").contiguous()
-        if array.dtype == torch.bfloat16:  # numpy has no bfloat16: hash its bytes as int16
-            array = array.view(torch.int16)
-        parts += [name, array.numpy()]
-    return digest(*parts)
 
 
 @dataclass

@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from rakuten_kedro.distributed import world_size
-from rakuten_kedro.fingerprint import Fingerprint
+from rakuten_kedro.fingerprint import Fingerprint, model_digest
 from rakuten_kedro.training.checkpoint import (
     TrainState,
     checkpoint_path,
@@ -49,7 +49,6 @@ from rakuten_kedro.training.checkpoint import (
     save_checkpoint,
     train_state,
     training_checkpoint,
-    weights_digest,
 )
 from rakuten_kedro.training.metrics import macro_f1
 
@@ -445,7 +444,7 @@ def fit(
         A :class:`FitResult` whose model holds the best epoch's weights.
     """
     fingerprint = Fingerprint(
-        {**config.fingerprint.parts, "initial weights": weights_digest(model)}
+        {**config.fingerprint.parts, "initial weights": model_digest(model)}
     )
     saved = resume_point(config.checkpoint_dir, fingerprint, config.name)
     state = train_state(saved)
