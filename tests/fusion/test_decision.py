@@ -76,3 +76,26 @@ def test_stacking_fills_classes_missing_from_a_fold_with_zeros():
     result = cross_validate_stacking(inputs, labels, folds, num_classes=3)
     assert result.oof_probs.shape == (21, 3) and not np.isnan(result.oof_probs).any()
     assert np.allclose(result.oof_probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_fold_networks_are_reused_only_for_the_same_inputs(confused, tmp_path, caplog):
+    def run(inputs):
+        return cross_validate_decision_fusion(
+            inputs, confused["labels"], confused["folds"], num_classes=NUM_CLASSES, hidden=6,
+            epochs=5, batch_size=32, checkpoint_dir=tmp_path, name="member",
+        )  # fmt: skip
+
+    first = run(confused["inputs"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fold0", "fold1", "fold2", "fold3"]
+    with caplog.at_level("INFO", logger="rakuten_kedro.fusion.cross_validation"):
+        again = run(confused["inputs"])
+    assert "member: 4 of 4 fold models reused" in caplog.text
+    np.testing.assert_array_equal(again.oof_probs, first.oof_probs)
+
+    caplog.clear()
+    changed = confused["inputs"].copy()
+    changed[0, :NUM_CLASSES] = changed[0, ::-1][:NUM_CLASSES]  # one row's text probabilities
+    with caplog.at_level("INFO", logger="rakuten_kedro.fusion.cross_validation"):
+        run(changed)
+    # Only the fold that merely predicts that row (never trains or selects on it) is reused.
+    assert "member: 1 of 4 fold models reused" in caplog.text

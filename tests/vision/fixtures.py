@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from rakuten_kedro.datasets.image_cache import pixel_digest
 
 CODES = [10, 40, 50, 60]
 #: One clear colour per class: a small CNN separates them within a few epochs.
@@ -29,9 +30,7 @@ class FakeImageCache:
         return self.arrays[size]
 
     def pixel_digests(self, size: int) -> np.ndarray:
-        photos = self.arrays[size]
-        rows = [hashlib.blake2b(photo.tobytes(), digest_size=16).digest() for photo in photos]
-        return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), 16)
+        return np.stack([pixel_digest(photo) for photo in self.arrays[size]])
 
 
 def class_photos(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
