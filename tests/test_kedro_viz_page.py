@@ -29,6 +29,13 @@ README_SCREENSHOT = PROJECT / "docs" / "images" / "kedro_viz.png"
 # kedro-viz's "new feature" tour covers part of the graph on a first visit.
 NO_FEATURE_HINTS = "localStorage.setItem('KedroViz', JSON.stringify({showFeatureHints: false}))"
 
+sync_api = pytest.importorskip("playwright.sync_api")
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"Debian's Chromium is not installed ({CHROMIUM}): apt-get install chromium",
+        allow_module_level=True,
+    )
+
 
 @pytest.fixture(scope="module")
 def viz_build(tmp_path_factory) -> Path:
@@ -62,9 +69,6 @@ def serve(folder: Path) -> Iterator[str]:
 
 
 def test_the_default_view_shows_the_layers_and_every_pipeline(viz_build: Path, tmp_path: Path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian's Chromium is not installed ({CHROMIUM}): apt-get install chromium")
     update_readme = os.environ.get("RAKUTEN_UPDATE_SCREENSHOT") == "1"
     screenshot = README_SCREENSHOT if update_readme else tmp_path / "kedro_viz.png"
     with serve(viz_build) as url, sync_api.sync_playwright() as playwright:
