@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kedro.io import DataCatalog
+from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Node, Pipeline
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import CSVDataset
@@ -53,12 +53,14 @@ def test_hook_lists_what_this_run_wrote_relative_to_the_project(tmp_path: Path, 
             "results": JSONDataset(filepath=str(results_path)),
             "label_issues": CSVDataset(filepath=str(tmp_path / "data" / "label_issues.csv")),
             "submission": CSVDataset(filepath=str(tmp_path / "data" / "submission.csv")),
+            "model_card": MemoryDataset(),  # not a file: not listed
         }
     )
     pipeline = Pipeline(
         [
             Node(_identity, "scores", "results", name="score"),
             Node(_identity, "issues", "label_issues", name="issues"),
+            Node(_identity, "card", "model_card", name="card"),
         ]
     )
     RunSummaryHooks().after_pipeline_run(

@@ -71,8 +71,11 @@ def summary_lines(
     return lines
 
 
-def _display_path(dataset: Any, project_path: str | None) -> str:
-    path = Path(dataset._describe()["filepath"])
+def _display_path(dataset: Any, project_path: str | None) -> str | None:
+    filepath = dataset._describe().get("filepath")
+    if filepath is None:  # not a file: nothing to point at
+        return None
+    path = Path(filepath)
     if project_path and path.is_relative_to(project_path):
         return str(path.relative_to(project_path))
     return str(path)
@@ -88,6 +91,10 @@ class RunSummaryHooks:
         produced = pipeline.all_outputs()
         names = [name for name in SUMMARY_OUTPUTS if name in produced and name in catalog]
         project_path = run_params.get("project_path")
-        paths = {name: _display_path(catalog.get(name), project_path) for name in names}
+        paths = {
+            name: path
+            for name in names
+            if (path := _display_path(catalog.get(name), project_path)) is not None
+        }
         results = catalog.get("results").load() if "results" in paths else None
         print("\n".join(summary_lines(results, paths)), flush=True)
