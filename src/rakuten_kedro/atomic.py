@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+# Names of the temporary files and folders below, so that leftovers of a killed write can be
+# recognised (``run_lock.remove_leftovers``): ``.<name>.<random>.tmp`` files,
+# ``.<name>.tmp-<random>`` folders, and ``.<name>.old-<random>`` folders moved aside.
+_TEMPORARY_FILE = re.compile(r"^\..+\.tmp$")
+_TEMPORARY_FOLDER = re.compile(r"^\..+\.tmp-[^/]+$")
+_MOVED_ASIDE = re.compile(r"^\.(?P<name>.+)\.old-\..+\.tmp-[^/]+$")
 
 
 def cannot_write(target: str | Path, error: OSError) -> OSError:
@@ -78,6 +86,30 @@ def atomic_folder(target: str | Path) -> Iterator[Path]:
             os.replace(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def is_temporary_file(path: Path) -> bool:
+    """Whether ``path`` is the temporary file of an :func:`atomic_path` write."""
+    return path.is_file() and bool(_TEMPORARY_FILE.match(path.name))
+
+
+def is_temporary_folder(path: Path) -> bool:
+    """Whether ``path`` is the temporary folder of an :func:`atomic_folder` write."""
+    return path.is_dir() and bool(_TEMPORARY_FOLDER.match(path.name))
+
+
+def restore_moved_aside(path: Path) -> bool:
+    """Puts back a folder :func:`atomic_folder` moved aside when it was killed before the new
+    one took its place, or deletes it when the new one did; True when it was put back."""
+    match = _MOVED_ASIDE.match(path.name)
+    if not match or not path.is_dir():
+        return False
+    target = path.parent / match["name"]
+    if target.exists():
+        shutil.rmtree(path)
+        return False
+    os.replace(path, target)
+    return True
 
 
 def write_json_atomically(target: str | Path, data: Any) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,3 +142,40 @@ class Fingerprint:
         if not changed:
             return "its fingerprint differs"
         return " and ".join(changed) + " changed"
+
+
+def model_digest(model: Any) -> str:
+    """Digest of what a trained model learned, to tell which models made a result.
+
+    Args:
+        model: A torch module (its state dict) or a fitted estimator such as a scikit-learn
+            pipeline (its attributes, walked down to arrays and plain values).
+
+    Returns:
+        32 hex digits; changes when one weight changes.
+    """
+    return digest(*_learned_parts(model))
+
+
+def _learned_parts(value: Any) -> Iterator[Any]:
+    import torch  # noqa: PLC0415  (keep this module light for the callers without models)
+
+    if isinstance(value, torch.nn.Module):
+        state = value.state_dict()
+        yield list(state)
+        yield from (tensor.detach().cpu().float().numpy() for tensor in state.values())
+    elif isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, Mapping):
+        for key in sorted(value, key=str):
+            yield str(key)
+            yield from _learned_parts(value[key])
+    elif isinstance(value, list | tuple):
+        yield len(value)
+        for item in value:
+            yield from _learned_parts(item)
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        yield type(value).__qualname__
+        yield from _learned_parts(vars(value))
+    else:
+        yield value  # numbers, strings, sets, types: JSON in digest()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 from kedro.io import AbstractDataset, MemoryDataset
 
 from rakuten_kedro.distributed import process_rank
+from rakuten_kedro.run_lock import RunLock, remove_leftovers
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,42 @@ class EnsembleMembersHooks:
         from rakuten_kedro.fusion.members import use_config_loader  # noqa: PLC0415
 
         use_config_loader(context.config_loader)
+
+
+class ProjectLockHooks:
+    """One ``kedro run`` at a time per project; a killed run's temporary files are removed.
+
+    It runs before every other hook (``tryfirst``, and registered last in ``settings.HOOKS``:
+    pluggy calls the latest registered first). Under a multi-process launch rank 0 holds the
+    lock for all.
+    ``RAKUTEN_WAIT_FOR_LOCK=1`` queues behind a running run instead of stopping.
+    """
+
+    def __init__(self) -> None:
+        self._lock: RunLock | None = None
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict) -> None:
+        if process_rank() != 0:
+            return
+        data_dir = Path(run_params.get("project_path") or Path.cwd()) / "data"
+        wait = os.environ.get("RAKUTEN_WAIT_FOR_LOCK", "").strip().lower() in {"1", "true", "yes"}
+        self._lock = RunLock(data_dir, wait=wait)
+        self._lock.acquire()
+        remove_leftovers(data_dir)
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._release()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 class RunEnvironmentHooks:
@@ -68,6 +106,19 @@ class PreflightChecksHooks:
         for node in pipeline.nodes:
             if PREFLIGHT_TAG in node.tags:
                 node.run({name: catalog.load(name) for name in node.inputs})
+
+
+class DiscardStalePredictionsHooks:
+    """A predict run first removes the previous ``predictions``, before anything can fail.
+
+    Otherwise a run that fails (bad input, missing model) would leave the last run's file,
+    made from another folder, looking like its output.
+    """
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, pipeline: Any, catalog: Any) -> None:
+        if "predictions" in pipeline.all_outputs():
+            catalog["predictions"].discard()
 
 
 class _SavedInMemory(AbstractDataset):

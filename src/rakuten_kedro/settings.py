@@ -5,9 +5,11 @@ import warnings
 from kedro.config import OmegaConfigLoader
 
 from rakuten_kedro.hooks import (
+    DiscardStalePredictionsHooks,
     EnsembleMembersHooks,
     MainProcessSavesHooks,
     PreflightChecksHooks,
+    ProjectLockHooks,
     RunEnvironmentHooks,
 )
 from rakuten_kedro.run_summary import RunSummaryHooks
@@ -25,11 +27,13 @@ warnings.filterwarnings(
 
 HOOKS = (
     EnsembleMembersHooks(),
+    DiscardStalePredictionsHooks(),
     RunEnvironmentHooks(),
     PreflightChecksHooks(),
     MainProcessSavesHooks(),
     NodeTimingHooks(),
     RunSummaryHooks(),  # prints last (trylast), after the timing table
+    ProjectLockHooks(),  # last registered, first called: the lock before any other hook
 )
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader

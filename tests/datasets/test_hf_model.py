@@ -70,5 +70,5 @@ def test_errors_are_explicit(tmp_path):
     with pytest.raises(DatasetError, match="save_pretrained"):
         dataset.save({"not": "a model"})
     (tmp_path / "m").mkdir()
-    with pytest.raises(DatasetError, match="cannot import model class 'no.such.Class'"):
-        HFModelDataset(filepath=str(tmp_path / "m"), model_class="no.such.Class").load()
+    with pytest.raises(DatasetError, match="unknown architecture 'no.such.Class'"):
+        HFModelDataset(filepath=str(tmp_path / "m"), architecture="no.such.Class")

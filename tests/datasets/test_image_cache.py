@@ -11,16 +11,21 @@ from PIL import Image
 
 from rakuten_kedro.datasets import ImageCacheDataset, ImageCacheSpec
 from rakuten_kedro.datasets import image_cache as image_cache_module
-from rakuten_kedro.datasets.image_cache import BadImageError, decode_photo
+from rakuten_kedro.datasets.image_cache import BadImageError, decode_photo, pixel_digest
 from tests.fixtures import write_photo
+
+
+def write_photos(folder: Path) -> list[Path]:
+    """Six different 48 px JPEGs, ``image_0.jpg`` … ``image_5.jpg``."""
+    paths = [folder / f"image_{i}.jpg" for i in range(6)]
+    for seed, path in enumerate(paths):
+        write_photo(path, seed, size=48)
+    return paths
 
 
 @pytest.fixture
 def photos(tmp_path: Path) -> list[Path]:
-    paths = [tmp_path / "photos" / f"image_{i}.jpg" for i in range(6)]
-    for seed, path in enumerate(paths):
-        write_photo(path, seed, size=48)
-    return paths
+    return write_photos(tmp_path / "photos")
 
 
 def spec_for(paths, sizes=(16, 32), on_bad_image="error") -> ImageCacheSpec:
@@ -52,6 +57,20 @@ def test_cache_matches_the_decoded_jpegs(tmp_path: Path, photos):
     assert cache.issues.empty
 
 
+def test_pixel_digests_are_the_digests_of_the_cached_rows(tmp_path: Path, photos):
+    cache = build(tmp_path, spec_for(photos))
+    for size in (16, 32):
+        digests = cache.pixel_digests(size)
+        assert digests.shape == (6, 16) and digests.dtype == np.uint8
+        assert not digests.flags.writeable
+        expected = [pixel_digest(np.array(photo)) for photo in cache.images(size)]
+        np.testing.assert_array_equal(digests, np.stack(expected))
+        assert len({row.tobytes() for row in digests}) == 6  # six different photos
+    assert not (cache.pixel_digests(16) == cache.pixel_digests(32)).all(axis=1).any()
+    with pytest.raises(KeyError, match="add 64"):
+        cache.pixel_digests(64)
+
+
 def test_unknown_size_says_how_to_add_it(tmp_path: Path, photos):
     with pytest.raises(KeyError, match="add 64 to preprocessing.image_sizes"):
         build(tmp_path, spec_for(photos)).images(64)
@@ -66,9 +85,9 @@ def test_cache_is_rebuilt_only_when_inputs_change(tmp_path: Path, photos, monkey
     )
     build(tmp_path, spec_for(photos))
     assert decoded == []  # same inputs: nothing decoded
-    write_photo(photos[2], seed=99, size=48)  # a photo changed
+    write_photo(photos[2], seed=99, size=48)  # a photo changed: only its row is decoded
     cache = build(tmp_path, spec_for(photos))
-    assert len(decoded) == 6
+    assert decoded == [str(photos[2])]
     with Image.open(photos[2]) as photo:
         expected = np.asarray(photo.convert("RGB").resize((16, 16), Image.BILINEAR))
     np.testing.assert_array_equal(cache.images(16)[2], expected)

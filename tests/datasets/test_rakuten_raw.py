@@ -151,13 +151,16 @@ def test_missing_photo_error_or_placeholder(challengedata: Path, caplog):
     assert "Using blank placeholders" in caplog.text
 
 
-def test_bom_and_latin1_files_are_read(challengedata: Path):
+def test_bom_is_read_and_a_latin1_file_needs_the_windows_1252_setting(challengedata: Path):
     path = challengedata / "X_train_update.csv"
     text = path.read_text(encoding="utf-8").replace("Puzzle", "Pu\u00e9zle")
-    path.write_bytes(text.encode("latin-1"))
-    assert load(challengedata)["title"].str.contains("Pu\u00e9zle").any()
     path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    assert load(challengedata)["title"].str.contains("Pu\u00e9zle").any()
+    assert load(challengedata)["title"].str.contains("Pu\u00e9zle").sum() == 27
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(DatasetError, match=r"X_train_update.csv is not UTF-8 on 27 line\(s\)"):
+        load(challengedata)
+    products = load(challengedata, non_utf8_lines="windows-1252")
+    assert products["title"].str.contains("Pu\u00e9zle").sum() == 27
 
 
 def test_empty_test_file(challengedata: Path):

@@ -1,4 +1,5 @@
-"""TorchModelDataset: saved weights + recipe reload into a module with identical outputs."""
+"""TorchModelDataset: saved weights + architecture key reload into a module with identical
+outputs (crafted folders: tests/faults/test_crafted_artifacts.py)."""
 
 import json
 
@@ -7,14 +8,8 @@ import torch
 from kedro.io import DatasetError
 
 from rakuten_kedro.datasets.torch_model import TorchModelDataset, set_build_config
+from rakuten_kedro.models.fusion import build_decision_fold_ensemble
 from rakuten_kedro.models.image import ResNetClassifier
-
-
-def build_mlp(inputs: int, classes: int) -> torch.nn.Module:
-    """A builder for the generic path (any module, recipe set by hand)."""
-    return torch.nn.Sequential(
-        torch.nn.Linear(inputs, 8), torch.nn.ReLU(), torch.nn.Linear(8, classes)
-    )
 
 
 def test_image_classifier_round_trip(tmp_path):
@@ -25,8 +20,10 @@ def test_image_classifier_round_trip(tmp_path):
     dataset.save(model)
     assert dataset.exists()
     config = json.loads((tmp_path / "image_model" / "config.json").read_text())
-    assert config["builder"] == "rakuten_kedro.models.image:build_image_classifier"
-    assert config["kwargs"] == {"depth": 18, "num_classes": 4, "dcl_grid": 3}
+    assert config == {
+        "architecture": "resnet_classifier",
+        "kwargs": {"depth": 18, "num_classes": 4, "dcl_grid": 3},
+    }
     loaded = dataset.load()
     assert isinstance(loaded, ResNetClassifier) and not loaded.training
     images = torch.rand(2, 3, 32, 32)
@@ -38,42 +35,30 @@ def test_image_classifier_round_trip(tmp_path):
     assert not [f for f in tmp_path.iterdir() if f.name.startswith(".")]  # no temp folder left
 
 
-def test_any_module_with_a_recipe(tmp_path):
-    model = set_build_config(build_mlp(5, 3), f"{__name__}:build_mlp", inputs=5, classes=3)
-    dataset = TorchModelDataset(filepath=str(tmp_path / "mlp"))
+def test_a_registered_module_with_its_recipe_round_trips(tmp_path):
+    recipe = {"num_folds": 3, "num_inputs": 8, "num_classes": 4, "hidden": 2, "residual": True}
+    model = set_build_config(
+        build_decision_fold_ensemble(**recipe), "decision_fold_ensemble", {"codes": [1, 2]},
+        **recipe,
+    )  # fmt: skip
+    dataset = TorchModelDataset(filepath=str(tmp_path / "fusion"))
     dataset.save(model)
-    x = torch.rand(4, 5)
+    x = torch.rand(5, 8)
     loaded = dataset.load()
     assert torch.equal(loaded(x), model(x))
+    assert loaded.build_config["metadata"] == {"codes": [1, 2]}
     dataset.save(loaded)  # a loaded module keeps its recipe, so it can be saved again
     assert torch.equal(dataset.load()(x), model(x))
-
-
-def test_catalog_builder_is_the_fallback(tmp_path):
-    dataset = TorchModelDataset(
-        filepath=str(tmp_path / "mlp"),
-        builder=f"{__name__}:build_mlp",
-        builder_kwargs={"inputs": 2, "classes": 2},
-    )
-    model = build_mlp(2, 2)
-    dataset.save(model)
-    assert torch.equal(dataset.load()[0].weight, model[0].weight)
 
 
 def test_clear_errors(tmp_path):
     dataset = TorchModelDataset(filepath=str(tmp_path / "none"))
     with pytest.raises(DatasetError, match="no saved model in"):
         dataset.load()
-    with pytest.raises(DatasetError, match="has no 'build_config'"):
-        dataset.save(build_mlp(2, 2))
-    wrong = TorchModelDataset(
-        filepath=str(tmp_path / "m"), builder=f"{__name__}:build_mlp",
-        builder_kwargs={"inputs": 2, "classes": 2},
-    )  # fmt: skip
-    wrong.save(build_mlp(2, 2))
-    config = tmp_path / "m" / "config.json"
-    config.write_text(
-        json.dumps({"builder": f"{__name__}:build_mlp", "kwargs": {"inputs": 3, "classes": 2}})
-    )
-    with pytest.raises(Exception, match="size mismatch|do not fit"):
-        wrong.load()
+    with pytest.raises(DatasetError, match="no 'build_config' naming a registered architecture"):
+        dataset.save(torch.nn.Linear(2, 2))
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "model.safetensors").write_bytes(b"")
+    (tmp_path / "m" / "config.json").write_text("not json")
+    with pytest.raises(DatasetError, match="is not a valid model config"):
+        TorchModelDataset(filepath=str(tmp_path / "m")).load()

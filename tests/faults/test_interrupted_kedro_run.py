@@ -136,12 +136,12 @@ def test_each_kill_caught_its_stage_mid_way(runs: dict):
     assert not left["cache"]["manifest"]  # the half-built cache is not marked as built
 
     text = left["text"]["checkpoint"]
-    assert 1 <= text["epochs_done"] < TEXT_EPOCHS and not text["finished"]
+    assert 1 <= text["state"]["epochs_done"] < TEXT_EPOCHS and not text.get("finished")
     assert not left["text"]["model"]
 
     first, second, third = left["folds"]
-    assert first["finished"] and first["epochs_done"] == FOLD_EPOCHS
-    assert second["epochs_done"] < FOLD_EPOCHS and not second["finished"]
+    assert first["finished"] and first["state"]["epochs_done"] == FOLD_EPOCHS
+    assert second["state"]["epochs_done"] < FOLD_EPOCHS and not second.get("finished")
     assert third is None
     assert not left["oof"]
 
@@ -152,18 +152,18 @@ def test_each_rerun_reused_the_finished_work(runs: dict):
     assert f"Resuming the image cache at photo {done} of {N_PRODUCTS}." in after_cache
     assert "data/05_model_input/image_cache/test is up to date" in after_cache
 
-    epochs_done = left["text"]["checkpoint"]["epochs_done"]
+    epochs_done = left["text"]["checkpoint"]["state"]["epochs_done"]
     assert f"text_transformer: resuming from epoch {epochs_done + 1}" in after_text
-    assert "reusing the tokenizer trained by the previous run" in after_text
+    assert "tokenizer: reusing" in after_text
     for epoch in range(1, epochs_done + 1):  # the checkpointed epochs are not trained again
         assert f"text_transformer epoch {epoch}/{TEXT_EPOCHS}:" not in after_text
     assert f"text_transformer epoch {TEXT_EPOCHS}/{TEXT_EPOCHS}:" in after_text
     assert "labelled is up to date" in after_text
 
-    assert "text_transformer: checkpoint" in after_folds and "not training again" in after_folds
-    assert f"denoising fold 1/{FOLDS}: checkpoint" in after_folds
+    assert "text_transformer: reusing the finished training" in after_folds
+    assert f"denoising fold 1/{FOLDS}: reusing the finished training" in after_folds
     assert f"denoising fold 1/{FOLDS} epoch" not in after_folds
-    second_done = left["folds"][1]["epochs_done"]
+    second_done = left["folds"][1]["state"]["epochs_done"]
     assert f"denoising fold 2/{FOLDS}: resuming from epoch {second_done + 1}" in after_folds
     assert f"denoising fold 2/{FOLDS} epoch {second_done}/" not in after_folds
     assert f"denoising fold {FOLDS}/{FOLDS} epoch {FOLD_EPOCHS}/{FOLD_EPOCHS}" in after_folds

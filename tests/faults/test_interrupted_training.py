@@ -16,8 +16,9 @@ import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
+from transformers import get_scheduler
 
-from rakuten_kedro.training import TrainConfig, fit, linear_warmup_decay, optimizer_steps, predict
+from rakuten_kedro.training import TrainConfig, fit, optimizer_steps, predict
 from rakuten_kedro.training.checkpoint import checkpoint_path, load_checkpoint
 from rakuten_kedro.vision import train as vision_train
 from rakuten_kedro.vision.denoise import out_of_fold_probs, stratified_folds
@@ -43,7 +44,9 @@ def train_blobs(checkpoint_dir: str | None, step_delay: float = 0.0):
     train = DataLoader(Blobs(96, seed=1), batch_size=16, shuffle=True)
     val = DataLoader(Blobs(48, seed=2), batch_size=16)
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.02)
-    scheduler = linear_warmup_decay(optimizer, optimizer_steps(train, EPOCHS, 1))
+    steps = optimizer_steps(train, EPOCHS, 1)
+    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=steps // 10,
+                              num_training_steps=steps)  # fmt: skip
 
     def loss_fn(model: nn.Module, batch: dict) -> torch.Tensor:
         time.sleep(step_delay)  # slow enough to be killed between two checkpoints
@@ -79,7 +82,7 @@ def test_killed_training_resumes_and_matches_an_uninterrupted_run(tmp_path: Path
         process.wait()
     state = load_checkpoint(checkpoints)
     assert state is not None, "no checkpoint appeared within 60 s"
-    done = state["epochs_done"]
+    done = state["state"]["epochs_done"]
     assert 1 <= done < EPOCHS, "the run was not caught mid-way"
     # An atomic writer leaves no half-written file beside the checkpoint.
     assert [p.name for p in checkpoints.iterdir()] == ["checkpoint.pt"]
@@ -153,7 +156,7 @@ def test_denoising_rerun_after_a_crash_in_fold_3_reuses_the_finished_folds(
         denoising_oof(root, monkeypatch, crash=True)
     assert load_checkpoint(root / "fold0")["finished"]
     assert load_checkpoint(root / "fold1")["finished"]
-    assert load_checkpoint(root / "fold2")["epochs_done"] == 1
+    assert load_checkpoint(root / "fold2")["state"]["epochs_done"] == 1
 
     with caplog.at_level(logging.INFO, logger="rakuten_kedro.training.loop"):
         resumed, steps = denoising_oof(root, monkeypatch)

@@ -22,9 +22,10 @@ from kedro.io.core import Version
 from kedro_datasets.pandas import ParquetDataset
 
 from rakuten_kedro import atomic
-from rakuten_kedro.datasets import torch_model
+from rakuten_kedro.datasets import hf_model, torch_model
 from rakuten_kedro.datasets.hf_model import HFModelDataset
 from rakuten_kedro.datasets.torch_model import TorchModelDataset, set_build_config
+from rakuten_kedro.models.fusion import build_decision_fold_ensemble
 from rakuten_kedro.training import checkpoint
 from rakuten_kedro.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -116,9 +117,16 @@ def test_parquet_output_under_a_file_names_the_path(a_file: Path):
         ParquetDataset(filepath=str(target)).save(pd.DataFrame({"row_id": [1]}))
 
 
+TINY = {"num_folds": 1, "num_inputs": 4, "num_classes": 2}
+
+
 def tiny_module() -> torch.nn.Module:
     torch.manual_seed(0)
-    return set_build_config(torch.nn.Linear(3, 2), "torch.nn:Linear", in_features=3, out_features=2)
+    return set_build_config(build_decision_fold_ensemble(**TINY), "decision_fold_ensemble", **TINY)
+
+
+def weight(model: torch.nn.Module) -> torch.Tensor:
+    return next(model.parameters())
 
 
 class Pretrained:
@@ -135,7 +143,9 @@ class Pretrained:
         return cls(json.loads((Path(folder) / "value.json").read_text()))
 
 
-PRETRAINED = f"{__name__}.Pretrained"
+@pytest.fixture(autouse=True)
+def pretrained_is_a_folder_class(monkeypatch):
+    monkeypatch.setitem(hf_model.FOLDER_CLASSES, "pretrained", Pretrained)
 
 
 def test_model_save_on_a_full_disk_names_the_path_and_keeps_the_previous_model(
@@ -143,7 +153,7 @@ def test_model_save_on_a_full_disk_names_the_path_and_keeps_the_previous_model(
 ):
     dataset = TorchModelDataset(filepath=str(tmp_path / "image_model"))
     dataset.save(tiny_module())
-    before = dataset.load().weight.clone()
+    before = weight(dataset.load()).clone()
 
     def full_disk(model, filename):
         Path(filename).write_bytes(b"half")
@@ -152,7 +162,7 @@ def test_model_save_on_a_full_disk_names_the_path_and_keeps_the_previous_model(
     monkeypatch.setattr(torch_model, "save_model", full_disk)
     with pytest.raises(DatasetError, match=f"{tmp_path / 'image_model'}.*\n.*No space left"):
         dataset.save(tiny_module())
-    assert torch.equal(dataset.load().weight, before)
+    assert torch.equal(weight(dataset.load()), before)
     assert leftovers(tmp_path) == []
 
 
@@ -162,9 +172,9 @@ def test_model_rename_refused_restores_the_previous_model(tmp_path: Path, monkey
         dataset = TorchModelDataset(filepath=str(tmp_path / "model"))
         first, second = tiny_module(), tiny_module()
         with torch.no_grad():
-            second.weight.add_(1.0)
+            weight(second).add_(1.0)
     else:
-        dataset = HFModelDataset(filepath=str(tmp_path / "model"), model_class=PRETRAINED)
+        dataset = HFModelDataset(filepath=str(tmp_path / "model"), architecture="pretrained")
         first, second = Pretrained(1), Pretrained(2)
     dataset.save(first)
     real_replace = os.replace
@@ -179,7 +189,7 @@ def test_model_rename_refused_restores_the_previous_model(tmp_path: Path, monkey
         dataset.save(second)
     loaded = dataset.load()
     if kind == "torch":
-        assert torch.equal(loaded.weight, first.weight)
+        assert torch.equal(weight(loaded), weight(first))
     else:
         assert loaded.value == 1
     assert leftovers(tmp_path) == []
@@ -195,10 +205,10 @@ def test_versioned_model_keeps_every_run_and_loads_the_newest(tmp_path: Path, ki
         entry["type"] = "rakuten_kedro.datasets.torch_model.TorchModelDataset"
         models = [tiny_module(), tiny_module()]
         with torch.no_grad():
-            models[1].weight.add_(1.0)
+            weight(models[1]).add_(1.0)
     else:
         entry["type"] = "rakuten_kedro.datasets.hf_model.HFModelDataset"
-        entry["model_class"] = PRETRAINED
+        entry["architecture"] = "pretrained"
         models = [Pretrained(1), Pretrained(2)]
     for model in models:  # two `kedro run`s: each catalog gets its own save version
         DataCatalog.from_config({"model": entry}).save("model", model)
@@ -210,8 +220,8 @@ def test_versioned_model_keeps_every_run_and_loads_the_newest(tmp_path: Path, ki
         "model"
     )
     if kind == "torch":
-        assert torch.equal(newest.weight, models[1].weight)
-        assert torch.equal(oldest.weight, models[0].weight)
+        assert torch.equal(weight(newest), weight(models[1]))
+        assert torch.equal(weight(oldest), weight(models[0]))
     else:
         assert (newest.value, oldest.value) == (2, 1)
 

@@ -5,6 +5,9 @@ docs/reliability.md lists these cases and what the user sees; keep the two in st
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import time
 from pathlib import Path
 
@@ -140,3 +143,206 @@ def test_unreadable_raw_dir(folder: Path, monkeypatch):
     monkeypatch.setattr("os.access", lambda path, mode: False)
     with pytest.raises(DatasetError, match="is not readable by this user"):
         load(folder)
+
+
+# -- text decoding ----------------------------------------------------------------------------
+
+
+def set_titles(folder: Path, titles) -> None:
+    rewrite_x_train(folder, lambda t: t.__setitem__("designation", list(titles)))
+
+
+def test_one_stray_latin1_byte_stops_naming_its_line_and_byte(folder: Path):
+    set_titles(folder, (f"Imperméable {i}" for i in range(54)))
+    path = folder / "X_train_update.csv"
+    data = path.read_bytes().replace("Imperméable 7,".encode(), b"Imperm\xe9able 7,", 1)
+    path.write_bytes(data)
+    offset = data.index(b"\xe9able 7,")
+    line = data[:offset].count(b"\n") + 1
+    with pytest.raises(
+        DatasetError,
+        match=rf"X_train_update.csv is not UTF-8 on 1 line\(s\): line {line} "
+        rf"\(byte {offset}\): '.*Imperm\\xe9able 7,.*'\. Convert the file",
+    ):
+        load(folder)
+
+
+def test_windows_1252_setting_decodes_only_the_bad_lines(folder: Path, caplog):
+    set_titles(folder, (f"Imperméable {i}" for i in range(54)))
+    path = folder / "X_train_update.csv"
+    stray = "Imperméable 7,".encode("cp1252")
+    path.write_bytes(path.read_bytes().replace("Imperméable 7,".encode(), stray, 1))
+    products = load(folder, non_utf8_lines="windows-1252")
+    # One stray byte garbles nothing else: every other line stays UTF-8 (no "ImpermÃ©able").
+    assert products["title"].tolist() == [f"Imperméable {i}" for i in range(54)]
+    assert "1 line(s) are not UTF-8" in caplog.text and "Imperm\\xe9able 7" in caplog.text
+
+
+def test_a_windows_1252_file_keeps_its_euro_signs_quotes_and_dashes(folder: Path):
+    titles = [f"Lot {i} – 5 € “œuvre” ‘x’ …" for i in range(54)]
+    set_titles(folder, titles)
+    path = folder / "X_train_update.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252"))
+    assert load(folder, non_utf8_lines="windows-1252")["title"].tolist() == titles
+
+
+def test_a_byte_undefined_in_windows_1252_names_the_line(folder: Path):
+    path = folder / "X_train_update.csv"
+    data = path.read_bytes().replace(b"Piscine", b"Pis\x81cine", 1)
+    path.write_bytes(data)
+    line = data[: data.index(b"\x81")].count(b"\n") + 1
+    with pytest.raises(
+        DatasetError, match=rf"line {line} \(byte \d+\) holds byte 0x81, which is neither UTF-8"
+    ):
+        load(folder, non_utf8_lines="windows-1252")
+
+
+# -- ids, duplicates, quotes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ("1.2e+09", "scientific notation: a spreadsheet rounded it"),
+        ("100003.0", "a decimal number"),
+        ("12345678901234567890", "outside the 64-bit range"),
+    ],
+)
+def test_an_id_that_is_not_an_exact_integer_is_named_as_written(folder, written, problem):
+    def edit(table: pd.DataFrame) -> None:
+        table["productid"] = table["productid"].astype(object)
+        table.iloc[3, table.columns.get_loc("productid")] = written
+
+    rewrite_x_train(folder, edit)
+    with pytest.raises(
+        DatasetError,
+        match=rf"X_train_update.csv: column 'productid' must hold integers; 1 value\(s\) are "
+        rf"not \(data row 4: '{re.escape(written)}' \({problem}",
+    ):
+        load(folder)
+
+
+def test_a_product_listed_twice_names_both_rows(folder: Path):
+    def duplicate(table: pd.DataFrame) -> None:
+        for column in ("productid", "imageid"):
+            table.iloc[10, table.columns.get_loc(column)] = table.iloc[2][column]
+
+    rewrite_x_train(folder, duplicate)
+    with pytest.raises(
+        DatasetError,
+        match=r"1 product\(s\) appear more than once \(productid 100002, imageid 900002: "
+        r"data rows 3, 11 \(row_id 2, 10\)\)",
+    ):
+        load(folder)
+
+
+def plain_descriptions(folder: Path, quoted_row: int) -> None:
+    """Descriptions without quotes, except one with a comma (so the CSV quotes it)."""
+    rewrite_x_train(
+        folder,
+        lambda t: t.__setitem__(
+            "description", [f"desc {i}" if i != quoted_row else "Avec, virgule" for i in range(54)]
+        ),
+    )
+
+
+@pytest.mark.parametrize("quoted_row", [3, 6])  # the next quote right after, or records later
+def test_an_unclosed_quote_that_swallows_records_names_the_row_and_the_quote(folder, quoted_row):
+    plain_descriptions(folder, quoted_row)
+    path = folder / "X_train_update.csv"
+    text = path.read_text(encoding="utf-8").replace("\n2,Harry", '\n2,"Harry', 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        DatasetError,
+        match=r"X_train_update.csv: data row 3 \(row_id 2\): its 'designation' runs over \d+ "
+        r"lines and holds what looks like the start of another record \('3,.*the quote \(\"\) "
+        r"that opens this field, before 'Harry Potter",
+    ):
+        load(folder)
+
+
+def test_multi_line_descriptions_with_numbers_are_not_taken_for_swallowed_records(folder):
+    descriptions = [
+        "Tailles 36,38,40\n42,44 sur commande",
+        "Compte à rebours\n5,4,3,2,1",
+        'Dimensions : 120 x 60 cm,\n3 places, "cuir"\nRéf. 1234,5678',
+    ]
+    rewrite_x_train(
+        folder, lambda t: t.__setitem__("description", [descriptions[i % 3] for i in range(54)])
+    )
+    products = load(folder)
+    assert products["description"].tolist() == [descriptions[i % 3] for i in range(54)]
+
+
+# -- folders and codes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw_dir", ["", None])
+def test_an_empty_raw_dir_has_its_own_message(raw_dir):
+    with pytest.raises(DatasetError, match=r"data.raw_dir is empty: give the folder"):
+        RakutenRawDataset(source="challengedata", raw_dir=raw_dir, subset="train").load()
+
+
+def test_an_unreadable_photo_folder_has_its_own_message(folder: Path, monkeypatch):
+    # Tests run as root, which reads anything: the photo folder alone fails the check.
+    photos = folder / "images" / "image_train"
+    access = os.access
+    monkeypatch.setattr("os.access", lambda path, mode: Path(path) != photos and access(path, mode))
+    with pytest.raises(
+        DatasetError, match=r"train photo folder .*image_train is not readable by this user"
+    ):
+        load(folder, on_bad_image="placeholder")
+
+
+@pytest.mark.parametrize("on_bad_image", ["error", "placeholder"])
+def test_a_missing_photo_folder_is_named(folder: Path, on_bad_image: str):
+    shutil.rmtree(folder / "images" / "image_test")
+    with pytest.raises(
+        DatasetError, match=rf"The test photo folder {folder}/images/image_test does not exist"
+    ):
+        load(folder, "test", on_bad_image=on_bad_image)
+
+
+def test_a_code_without_training_rows_is_named(folder: Path, caplog):
+    labels = pd.read_csv(folder / "Y_train_CVw08PX.csv", index_col=0)
+    keep = ~labels["prdtypecode"].isin([1180, 2905]).to_numpy()
+    for name in ("X_train_update.csv", "Y_train_CVw08PX.csv"):
+        pd.read_csv(folder / name, index_col=0)[keep].to_csv(folder / name)
+    assert len(load(folder)) == 50
+    assert (
+        "2 of the 27 product type codes have no training row, so no model can learn them: "
+        "1180 (tabletop wargames), 2905 (PC games (download))" in caplog.text
+    )
+
+
+# -- no silent demo ---------------------------------------------------------------------------
+
+TINY_DEMO = {"n_products": 270, "n_test": 27, "image_size": 24, "min_per_class": 4}
+
+
+@pytest.mark.parametrize("source", ["demo", "challengedata", "sigir"])
+def test_a_missing_raw_dir_is_an_error_whatever_the_source(tmp_path: Path, source: str):
+    typo = tmp_path / "some" / "typo"
+    dataset = RakutenRawDataset(
+        source=source,
+        raw_dir=str(typo),
+        subset="train",
+        demo_dir=str(tmp_path / "data" / "01_raw" / "demo"),
+        demo=TINY_DEMO,
+    )
+    with pytest.raises(DatasetError, match=rf"data.raw_dir {typo} does not exist"):
+        dataset.load()
+    assert list(tmp_path.iterdir()) == []  # nothing generated, anywhere
+
+
+def test_demo_data_is_generated_into_the_project_demo_folder_only(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the folder Kedro runs in
+    products = RakutenRawDataset(
+        source="demo",
+        raw_dir=str(tmp_path / "data" / "01_raw" / "demo"),
+        subset="train",
+        demo_dir="data/01_raw/demo",
+        demo={**TINY_DEMO, "progress": False},
+    ).load()
+    assert len(products) == 270
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

@@ -27,15 +27,19 @@ def test_fold_ensemble_predict_votes_over_the_folds():
     assert isinstance(probs, np.ndarray) and not torch.is_tensor(probs)
 
 
-def test_top_k_table_lists_the_predicted_code_first():
+def test_top_k_table_lists_the_predicted_code_first_with_names():
     probs = np.array([[0.1, 0.5, 0.3, 0.1], [0.7, 0.1, 0.1, 0.1]], dtype=np.float32)
     table = top_k_table(np.array([8, 9]), np.array([2, 0]), probs, CODES, k=3)
-    assert table.loc[0, ["top1_prdtypecode", "top2_prdtypecode"]].tolist() == [50, 40]
-    assert table.loc[0, "prdtypecode"] == 50  # the vote, although 40 has more mass
-    assert np.isclose(table.loc[0, "top1_probability"], 0.3)
+    assert table.loc[0, ["prdtypecode", "top2_prdtypecode"]].tolist() == [50, 40]  # the vote
+    assert table.loc[0, ["category", "top2_category"]].tolist() == [
+        "gaming accessories",
+        "imported video games",
+    ]
+    assert np.isclose(table.loc[0, "probability"], 0.3)
     assert list(table.columns) == [
-        "row_id", "prdtypecode", "top1_prdtypecode", "top1_probability",
-        "top2_prdtypecode", "top2_probability", "top3_prdtypecode", "top3_probability",
+        "row_id", "prdtypecode", "category", "probability",
+        "top2_prdtypecode", "top2_category", "top2_probability",
+        "top3_prdtypecode", "top3_category", "top3_probability",
     ]  # fmt: skip
 
 

@@ -66,7 +66,10 @@ def main(out_path: str, checkpoint_dir: str) -> None:
     train_loader = text_loader(EncodedTexts(train_ids, train_labels), BATCH, VOCAB, shuffle=True)
     val_loader = text_loader(EncodedTexts(val_ids, val_labels), BATCH, VOCAB, shuffle=False)
     test_loader = text_loader(test, BATCH, VOCAB, shuffle=False)
-    config = TrainConfig(epochs=3, cpu=True, progress=False, checkpoint_dir=checkpoint_dir)
+    config = TrainConfig(
+        epochs=3, cpu=True, progress=False, checkpoint_dir=checkpoint_dir,
+        find_unused_parameters=True,  # its `unused` layer, like an encoder's unused pooler
+    )  # fmt: skip
     results = []
     for _ in range(2):  # the second call finds process 0's finished checkpoint on every process
         torch.manual_seed(0)

@@ -1,4 +1,6 @@
-"""Atomic checkpoint files."""
+"""Atomic checkpoint files that hold tensors and plain values only."""
+
+import os
 
 import pytest
 import torch
@@ -27,5 +29,23 @@ def test_failed_write_keeps_the_previous_checkpoint(tmp_path):
 
 def test_unreadable_checkpoint_says_what_to_do(tmp_path):
     checkpoint_path(tmp_path).write_bytes(b"not a checkpoint")
-    with pytest.raises(RuntimeError, match="Delete it to start the training over"):
+    with pytest.raises(RuntimeError, match="Could not read .* Delete it to start the training"):
         load_checkpoint(tmp_path)
+
+
+class _Payload:
+    """What a crafted checkpoint would run when unpickled: it creates a file."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "payload_ran"
+    torch.save({"state": {"epochs_done": 1}, "x": _Payload(str(marker))}, checkpoint_path(tmp_path))
+    with pytest.raises(RuntimeError, match=r"Refusing to load .*system.*Nothing in it was run"):
+        load_checkpoint(tmp_path)
+    assert not marker.exists()

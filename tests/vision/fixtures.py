@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,7 +15,8 @@ COLOURS = np.array([[220, 40, 40], [40, 200, 40], [40, 40, 220], [230, 230, 40]]
 
 @dataclass
 class FakeImageCache:
-    """Stand-in for ``ImageCache``: ``row_ids``, ``sizes``, ``images(size)``."""
+    """Stand-in for ``ImageCache``: ``row_ids``, ``sizes``, ``images(size)``,
+    ``pixel_digests(size)``."""
 
     row_ids: np.ndarray
     arrays: dict[int, np.ndarray] = field(repr=False)
@@ -25,6 +27,11 @@ class FakeImageCache:
 
     def images(self, size: int) -> np.ndarray:
         return self.arrays[size]
+
+    def pixel_digests(self, size: int) -> np.ndarray:
+        photos = self.arrays[size]
+        rows = [hashlib.blake2b(photo.tobytes(), digest_size=16).digest() for photo in photos]
+        return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), 16)
 
 
 def class_photos(labels: np.ndarray, size: int, seed: int) -> np.ndarray:

@@ -1,10 +1,11 @@
 """``HFModelDataset``: a model saved as a ``save_pretrained`` folder (weights + tokenizer).
 
 kedro-datasets has no dataset that *saves* a transformers model; this one saves any object with
-a ``save_pretrained(folder)`` method and loads it back with ``model_class.from_pretrained``.
-The default class, :class:`rakuten_kedro.models.text.TextClassifier`, writes the encoder and
-tokenizer in transformers' own format (loadable alone with ``AutoModel``/``AutoTokenizer``)
-plus its classification head.
+a ``save_pretrained(folder)`` method and loads it back with the ``from_pretrained`` of one of
+the project's classes, chosen by a key (:data:`FOLDER_CLASSES`), never by an import path. The
+default, :class:`rakuten_kedro.models.text.TextClassifier`, writes the encoder and tokenizer in
+transformers' own format (loadable alone with ``AutoModel``/``AutoTokenizer``) plus its
+classification head, and loads safetensors weights only, without remote code.
 
 The folder is written beside its target and renamed into place, so a crash never leaves a
 half-written model that a later run would load. ``versioned: true`` keeps every saved model
@@ -20,23 +21,16 @@ Example catalog entry::
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 
 from rakuten_kedro.atomic import atomic_folder
+from rakuten_kedro.models.text import TextClassifier
 
-DEFAULT_MODEL_CLASS = "rakuten_kedro.models.text.TextClassifier"
-
-
-def _import_class(path: str) -> type:
-    module_name, _, class_name = path.replace(":", ".").rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError, ValueError) as error:
-        raise DatasetError(f"cannot import model class {path!r}: {error}") from error
+#: Key of the catalog's ``architecture`` argument → the class whose ``from_pretrained`` loads.
+FOLDER_CLASSES: dict[str, type] = {"text_classifier": TextClassifier}
 
 
 class HFModelDataset(AbstractVersionedDataset[Any, Any]):
@@ -44,9 +38,8 @@ class HFModelDataset(AbstractVersionedDataset[Any, Any]):
 
     Args:
         filepath: The model folder (local path).
-        model_class: Import path of the class whose ``from_pretrained(folder, **load_args)``
-            loads it (default: the project's ``TextClassifier``; any transformers class such
-            as ``transformers.AutoModel`` works too).
+        architecture: Key of :data:`FOLDER_CLASSES`: the class whose
+            ``from_pretrained(folder, **load_args)`` loads it (default ``text_classifier``).
         load_args: Keyword arguments of ``from_pretrained``.
         save_args: Keyword arguments of ``save_pretrained``.
         version: Kedro version (set by ``versioned: true`` in the catalog).
@@ -56,14 +49,19 @@ class HFModelDataset(AbstractVersionedDataset[Any, Any]):
     def __init__(  # noqa: PLR0917 - Kedro passes catalog entries as keyword arguments
         self,
         filepath: str,
-        model_class: str = DEFAULT_MODEL_CLASS,
+        architecture: str = "text_classifier",
         load_args: dict[str, Any] | None = None,
         save_args: dict[str, Any] | None = None,
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(filepath=PurePosixPath(filepath), version=version)
-        self._model_class = model_class
+        if architecture not in FOLDER_CLASSES:
+            raise DatasetError(
+                f"HFModelDataset: unknown architecture {architecture!r}; choose one of "
+                f"{sorted(FOLDER_CLASSES)}"
+            )
+        self._architecture = architecture
         self._load_args = dict(load_args or {})
         self._save_args = dict(save_args or {})
         self.metadata = metadata
@@ -71,7 +69,7 @@ class HFModelDataset(AbstractVersionedDataset[Any, Any]):
     def _describe(self) -> dict[str, Any]:
         return {
             "filepath": str(self._filepath),
-            "model_class": self._model_class,
+            "architecture": self._architecture,
             "version": self._version,
         }
 
@@ -83,13 +81,13 @@ class HFModelDataset(AbstractVersionedDataset[Any, Any]):
         return path.is_dir() and any(path.iterdir())
 
     def load(self) -> Any:
-        """Loads the model with ``model_class.from_pretrained``."""
+        """Loads the model with its class's ``from_pretrained``."""
         path = Path(str(self._get_load_path()))
         if not path.is_dir():
             raise DatasetError(
                 f"no saved model folder at {path}: run the pipeline that trains it first"
             )
-        return _import_class(self._model_class).from_pretrained(path, **self._load_args)
+        return FOLDER_CLASSES[self._architecture].from_pretrained(path, **self._load_args)
 
     def save(self, data: Any) -> None:
         """Writes ``data.save_pretrained`` into a temporary folder renamed into place."""

@@ -10,8 +10,10 @@
   absolute) or as ``image_{imageid}_product_{productid}.jpg`` in ``images_dir`` (default:
   ``input_dir/images``, else ``input_dir``).
 
-The result has the normalised product columns of ``docs/architecture.md``. Missing photos are
-allowed (the ``predict`` pipeline then answers from the text alone, with a warning).
+Every form is read by ``product_tables``, as the training files are: the same decoding, id,
+duplicate and quote checks, with the same messages. The result has the normalised product
+columns of ``docs/architecture.md``. Missing photos are allowed (the ``predict`` pipeline then
+answers from the text alone, with a warning).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
+from rakuten_kedro.datasets.product_tables import check_policy, products_from_table, read_table
 from rakuten_kedro.datasets.rakuten_raw import (
     CHALLENGEDATA,
     PRODUCT_COLUMNS,
@@ -34,9 +37,12 @@ from rakuten_kedro.datasets.rakuten_raw import (
 logger = logging.getLogger(__name__)
 
 _TITLE_COLUMNS = ("title", "designation", "Title")
-_DESCRIPTION_COLUMNS = ("description", "Description")
-_ID_COLUMNS = {"productid": ("productid", "Product_id"), "imageid": ("imageid", "Image_id")}
-_ROW_ID_COLUMNS = ("row_id", "Integer_id", "Unnamed: 0")
+_OPTIONAL_COLUMNS = {
+    "description": ("description", "Description"),
+    "row_id": ("row_id", "Integer_id", "Unnamed: 0"),
+    "productid": ("productid", "Product_id"),
+    "imageid": ("imageid", "Image_id"),
+}
 
 
 def _first_present(table: pd.DataFrame, candidates: tuple[str, ...]) -> str | None:
@@ -56,6 +62,8 @@ class NewProductsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         input_dir: The folder (``None``: the run says how to set it).
         images_dir: Photo folder for the CSV form (default ``input_dir/images`` if it
             exists, else ``input_dir``).
+        non_utf8_lines: ``error`` or ``windows-1252``, as for the raw data
+            (``data.non_utf8_lines``).
         metadata: Kedro metadata (e.g. kedro-viz layer); not used by the dataset.
     """
 
@@ -64,10 +72,13 @@ class NewProductsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         *,
         input_dir: str | None,
         images_dir: str | None = None,
+        non_utf8_lines: str = "error",
         metadata: dict[str, Any] | None = None,
     ) -> None:
+        check_policy(non_utf8_lines)
         self._input_dir = Path(input_dir) if input_dir else None
         self._images_dir = Path(images_dir) if images_dir else None
+        self._non_utf8_lines = non_utf8_lines
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
@@ -93,7 +104,11 @@ class NewProductsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             if any((folder / name).is_file() for name in layout.test_x):
                 logger.info("Reading new products from %s (%s layout)", folder, source)
                 return RakutenRawDataset(
-                    source=source, raw_dir=str(folder), subset="test", on_bad_image="placeholder"
+                    source=source,
+                    raw_dir=str(folder),
+                    subset="test",
+                    on_bad_image="placeholder",
+                    non_utf8_lines=self._non_utf8_lines,
                 ).load()
         csv_files = sorted(folder.glob("*.csv"))
         if len(csv_files) != 1:
@@ -104,24 +119,19 @@ class NewProductsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         return self._read_csv(csv_files[0])
 
     def _read_csv(self, path: Path) -> pd.DataFrame:
-        table = pd.read_csv(path)
+        table = read_table(path, separator=",", non_utf8_lines=self._non_utf8_lines)
         title = _first_present(table, _TITLE_COLUMNS)
         if title is None:
             raise DatasetError(
                 f"{path} needs a title column (one of {list(_TITLE_COLUMNS)}); "
                 f"it has {list(table.columns)}"
             )
-        products = pd.DataFrame({"title": table[title].fillna("").astype(str)})
-        description = _first_present(table, _DESCRIPTION_COLUMNS)
-        products["description"] = table[description].fillna("").astype(str) if description else ""
-        row_id = _first_present(table, _ROW_ID_COLUMNS)
-        products["row_id"] = table[row_id].astype("int64") if row_id else range(len(table))
-        for column, candidates in _ID_COLUMNS.items():
-            source = _first_present(table, candidates)
-            products[column] = table[source].fillna(-1).astype("int64") if source else -1
-        if products["row_id"].duplicated().any():
-            duplicated = products.loc[products["row_id"].duplicated(), "row_id"].head(5)
-            raise DatasetError(f"{path}: duplicated row ids {duplicated.tolist()}")
+        columns = {title: "title"}
+        for name, candidates in _OPTIONAL_COLUMNS.items():
+            present = _first_present(table, candidates)
+            if present is not None:
+                columns[present] = name
+        products = products_from_table(table, path, columns, ",")
         products["image_path"] = self._image_paths(table, products, path.parent)
         missing = int((~products["image_path"].map(lambda p: Path(p).is_file())).sum())
         if missing:

@@ -3,7 +3,8 @@
 One dataset instance reads one subset (labelled ``train`` or ``test``) of one source
 (``demo``, ``challengedata`` or ``sigir``) and returns the products with normalised columns
 (see ``docs/architecture.md``). Everything a user can get wrong in a raw folder is checked
-here, at load, with an error that names the file and the row or column.
+here, at load, with an error that names the file and the row or column; the tables are read
+by ``product_tables``, as the new products of ``predict`` are.
 """
 
 from __future__ import annotations
@@ -17,13 +18,20 @@ from typing import Any, Literal
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
-from rakuten_kedro.codes import PRDTYPECODES
+from rakuten_kedro.codes import PRDTYPECODE_NAMES, PRDTYPECODES
+from rakuten_kedro.datasets.product_tables import (
+    SHOWN,
+    check_policy,
+    integer_column,
+    products_from_table,
+    read_table,
+    require_unique,
+)
 
 logger = logging.getLogger(__name__)
 
 Subset = Literal["train", "test"]
 PRODUCT_COLUMNS = ["row_id", "productid", "imageid", "title", "description", "image_path"]
-_SHOWN = 5  # how many offending rows an error message lists
 
 
 @dataclass(frozen=True)
@@ -96,9 +104,11 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         self,
         *,
         source: str,
-        raw_dir: str,
+        raw_dir: str | None,
         subset: Subset,
         on_bad_image: Literal["error", "placeholder"] = "error",
+        non_utf8_lines: str = "error",
+        demo_dir: str | None = None,
         demo: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
@@ -106,11 +116,15 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
         Args:
             source: ``demo``, ``challengedata`` or ``sigir``.
-            raw_dir: The folder in that layout. Never written to (``demo`` excepted: the
-                demo data is generated there when the folder does not exist yet).
+            raw_dir: The folder in that layout. Never written to; with source ``demo`` and
+                ``raw_dir`` the project's demo folder (``demo_dir``), the demo data is
+                generated there when the folder is missing.
             subset: ``train`` (labelled products) or ``test``.
             on_bad_image: ``error`` stops on a missing photo; ``placeholder`` warns and lets
                 the image cache put a blank photo in its place (and report it).
+            non_utf8_lines: ``error`` or ``windows-1252`` (see ``product_tables``).
+            demo_dir: The project's own demo folder, the only one demo data is generated
+                into (relative paths: to the folder Kedro runs in); ``None``: never generate.
             demo: Keyword arguments of ``generate_demo_dataset`` (source ``demo`` only).
             metadata: Free-form metadata (kedro-viz layer).
         """
@@ -125,10 +139,13 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             raise DatasetError(
                 f"on_bad_image must be 'error' or 'placeholder', not {on_bad_image!r}."
             )
+        check_policy(non_utf8_lines)
         self._source = source
-        self._raw_dir = Path(raw_dir)
+        self._raw_dir = Path(raw_dir) if raw_dir and str(raw_dir).strip() else None
         self._subset = subset
         self._on_bad_image = on_bad_image
+        self._non_utf8_lines = non_utf8_lines
+        self._demo_dir = Path(demo_dir) if demo_dir else None
         self._demo = dict(demo or {})
         self._layout = LAYOUTS[source]
         self.metadata = metadata
@@ -137,7 +154,7 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         return {"source": self._source, "raw_dir": str(self._raw_dir), "subset": self._subset}
 
     def _exists(self) -> bool:
-        return self._raw_dir.is_dir()
+        return self._raw_dir is not None and self._raw_dir.is_dir()
 
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError(
@@ -151,9 +168,10 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             One row per product: ``row_id, productid, imageid, title, description,
             image_path`` and, for ``train``, ``prdtypecode``.
         """
-        if self._source == "demo":
-            self._ensure_demo_data()
-        self._check_raw_dir()
+        raw_dir = self._require_raw_dir()
+        if self._source == "demo" and self._is_demo_dir(raw_dir):
+            self._ensure_demo_data(raw_dir)
+        self._check_raw_dir(raw_dir)
         if self._subset == "train":
             products = self._read_labelled_products()
         else:
@@ -166,39 +184,56 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
     # -- folder and files -------------------------------------------------------------------
 
-    def _ensure_demo_data(self) -> None:
+    def _require_raw_dir(self) -> Path:
+        if self._raw_dir is None:
+            raise DatasetError(
+                "data.raw_dir is empty: give the folder of the raw files, e.g. "
+                'kedro run --params "data.source=challengedata,data.raw_dir=/data/rakuten".'
+            )
+        return self._raw_dir
+
+    def _is_demo_dir(self, raw_dir: Path) -> bool:
+        return self._demo_dir is not None and raw_dir.resolve() == self._demo_dir.resolve()
+
+    def _ensure_demo_data(self, raw_dir: Path) -> None:
         from rakuten_kedro.demo import generate_demo_dataset  # noqa: PLC0415
 
-        if not self._raw_dir.exists():
-            logger.info("Generating the demo data into %s (first run only)", self._raw_dir)
-            generate_demo_dataset(self._raw_dir, **self._demo)
+        if not raw_dir.exists():
+            logger.info("Generating the demo data into %s (first run only)", raw_dir)
+            generate_demo_dataset(raw_dir, **self._demo)
             return
         expected = self._demo.get("n_products")
-        x_train = self._raw_dir / self._layout.train_x
+        x_train = raw_dir / self._layout.train_x
         if expected and x_train.is_file():
             found = sum(1 for _ in x_train.open("rb")) - 1
             if found < expected * 0.9 or found > expected * 1.1:
                 logger.warning(
                     "%s holds an existing demo dataset of about %d products, not the %d "
-                    "asked for; using it as it is. Delete the folder (or point data.raw_dir "
-                    "elsewhere) to generate a new one.",
-                    self._raw_dir,
+                    "asked for; using it as it is. Delete the folder to generate a new one.",
+                    raw_dir,
                     found,
                     expected,
                 )
 
-    def _check_raw_dir(self) -> None:
-        if not self._raw_dir.exists():
+    def _check_raw_dir(self, raw_dir: Path) -> None:
+        if not raw_dir.exists():
+            demo_only = (
+                f" Demo data is generated only into the project's demo folder "
+                f"{self._demo_dir}, never into another folder."
+                if self._source == "demo"
+                else ""
+            )
             raise DatasetError(
-                f"data.raw_dir {self._raw_dir} does not exist. Put the {self._source} files "
+                f"data.raw_dir {raw_dir} does not exist. Put the {self._source} files "
                 f"there (expected {self._layout.train_x}, {self._layout.train_y}, "
                 f"{self._layout.test_x[0]} and the image folders) or pass another folder: "
                 f'kedro run --params "data.source={self._source},data.raw_dir=/path".'
+                f"{demo_only}"
             )
-        if not self._raw_dir.is_dir():
-            raise DatasetError(f"data.raw_dir {self._raw_dir} is a file, not a folder.")
-        if not os.access(self._raw_dir, os.R_OK | os.X_OK):
-            raise DatasetError(f"data.raw_dir {self._raw_dir} is not readable by this user.")
+        if not raw_dir.is_dir():
+            raise DatasetError(f"data.raw_dir {raw_dir} is a file, not a folder.")
+        if not os.access(raw_dir, os.R_OK | os.X_OK):
+            raise DatasetError(f"data.raw_dir {raw_dir} is not readable by this user.")
 
     def _test_file(self) -> Path:
         for name in self._layout.test_x:
@@ -213,46 +248,25 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             f"(found: {', '.join(present) or 'nothing'}). Is data.source right?"
         )
 
-    def _read_table(self, name: str | Path) -> pd.DataFrame:
-        """Read one raw table; UTF-8 (with or without BOM), falling back to Latin-1."""
+    def _read_table(self, name: str) -> pd.DataFrame:
+        """One raw table, every cell as written; the unnamed first column becomes ``row_id``."""
         path = self._raw_dir / name
         if not path.is_file():
-            raise self._missing_file(str(name))
-        if path.stat().st_size == 0:
-            raise DatasetError(f"{path} is empty (0 bytes).")
-        options = {
-            "sep": self._layout.separator,
-            "index_col": 0 if self._layout.id_column is None else None,
-            "keep_default_na": False,
-            "na_values": [""],
-        }
-        try:
-            table = pd.read_csv(path, encoding="utf-8-sig", **options)
-        except UnicodeDecodeError:
-            logger.warning("%s is not UTF-8; reading it as Latin-1.", path)
-            table = pd.read_csv(path, encoding="latin-1", **options)
-        except (pd.errors.ParserError, ValueError) as error:
-            raise DatasetError(f"{path} cannot be parsed as a table: {error}") from error
-        if self._layout.id_column is None:
-            table.index.name = "row_id"
-            return table.reset_index()
-        return table.rename(columns={self._layout.id_column: "row_id"})
+            raise self._missing_file(name)
+        table = read_table(
+            path, separator=self._layout.separator, non_utf8_lines=self._non_utf8_lines
+        )
+        first = self._layout.id_column or table.columns[0]
+        return table.rename(columns={first: "row_id"})
 
     # -- tables ------------------------------------------------------------------------------
 
     def _read_products(self, path: Path) -> pd.DataFrame:
         table = self._read_table(path.name)
         self._require_columns(table, ["row_id", *self._layout.columns], path)
-        products = table.rename(columns=self._layout.columns)[
-            ["row_id", "productid", "imageid", "title", "description"]
-        ]
-        if products.empty:
-            raise DatasetError(f"{path} has a header but no products.")
-        for column in ("row_id", "productid", "imageid"):
-            products[column] = _integer_column(products[column], column, path)
-        _require_unique(products, "row_id", path)
-        for column in ("title", "description"):
-            products[column] = products[column].fillna("").astype(str)
+        products = products_from_table(
+            table, path, {"row_id": "row_id", **self._layout.columns}, self._layout.separator
+        )
         empty_titles = int((products["title"].str.strip() == "").sum())
         if empty_titles:
             logger.warning(
@@ -270,20 +284,21 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         labels = self._read_table(self._layout.train_y)
         self._require_columns(labels, ["row_id", self._layout.label_column], y_path)
         labels = labels.rename(columns={self._layout.label_column: "prdtypecode"})
-        labels["row_id"] = _integer_column(labels["row_id"], "row_id", y_path)
-        _require_unique(labels, "row_id", y_path)
+        labels["row_id"] = integer_column(labels["row_id"], "row_id", y_path)
+        require_unique(labels, "row_id", y_path)
         _require_aligned(products, labels, x_path, y_path)
-        labels["prdtypecode"] = _integer_column(labels["prdtypecode"], "prdtypecode", y_path)
+        labels["prdtypecode"] = integer_column(labels["prdtypecode"], "prdtypecode", y_path)
         unknown = labels[~labels["prdtypecode"].isin(PRDTYPECODES)]
         if not unknown.empty:
             shown = ", ".join(
                 f"row_id {r} -> {c}"
-                for r, c in unknown[["row_id", "prdtypecode"]].head(_SHOWN).to_numpy()
+                for r, c in unknown[["row_id", "prdtypecode"]].head(SHOWN).to_numpy()
             )
             raise DatasetError(
                 f"{y_path}: {len(unknown)} label(s) outside the 27 product type codes "
                 f"({shown}). Valid codes: {list(PRDTYPECODES)}."
             )
+        _warn_on_codes_without_rows(labels["prdtypecode"], y_path)
         products["prdtypecode"] = labels["prdtypecode"].to_numpy()
         return products
 
@@ -294,7 +309,7 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         train_x = self._raw_dir / self._layout.train_x
         if not train_x.is_file():
             return
-        train_ids = pd.read_csv(train_x, usecols=[0], encoding="latin-1").iloc[:, 0]
+        train_ids = integer_column(self._read_table(train_x.name)["row_id"], "row_id", train_x)
         shared = sorted(set(test_products["row_id"]) & set(train_ids))
         if shared:
             logger.warning(
@@ -304,7 +319,7 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
                 len(shared),
                 self._test_file().name,
                 train_x.name,
-                shared[:_SHOWN],
+                shared[:SHOWN],
             )
 
     @staticmethod
@@ -318,8 +333,11 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
     # -- images ------------------------------------------------------------------------------
 
+    def _image_folder(self) -> Path:
+        return self._raw_dir / self._layout.image_dirs[self._subset]
+
     def _image_paths(self, products: pd.DataFrame) -> pd.Series:
-        folder = (self._raw_dir / self._layout.image_dirs[self._subset]).resolve()
+        folder = self._image_folder().resolve()
         return pd.Series(
             [
                 str(folder / image_file_name(i, p))
@@ -330,12 +348,13 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         )
 
     def _check_images(self, products: pd.DataFrame) -> None:
+        self._check_image_folder()
         missing = products[~products["image_path"].map(os.path.isfile)]
         if missing.empty:
             return
         shown = "; ".join(
             f"row_id {r} (productid {p}): {path}"
-            for r, p, path in missing[["row_id", "productid", "image_path"]].head(_SHOWN).to_numpy()
+            for r, p, path in missing[["row_id", "productid", "image_path"]].head(SHOWN).to_numpy()
         )
         message = f"{len(missing)} of {len(products)} {self._subset} photo(s) missing: {shown}"
         if self._on_bad_image == "error":
@@ -346,23 +365,33 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             )
         logger.warning("%s. Using blank placeholders (see image_issues.csv).", message)
 
+    def _check_image_folder(self) -> None:
+        """A whole folder missing or unreadable is a wrong path, not a few broken photos."""
+        folder = self._image_folder()
+        if not folder.is_dir():
+            raise DatasetError(
+                f"The {self._subset} photo folder {folder} does not exist: the {self._source} "
+                f"layout keeps the {self._subset} photos there. Is the folder in the right "
+                "place (and data.source right)?"
+            )
+        if not os.access(folder, os.R_OK | os.X_OK):
+            raise DatasetError(
+                f"The {self._subset} photo folder {folder} is not readable by this user "
+                "(it needs read and execute permission)."
+            )
 
-def _integer_column(values: pd.Series, column: str, path: Path) -> pd.Series:
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = values[numbers.isna() | (numbers != numbers.round())]
-    if not bad.empty:
-        rows = ", ".join(f"data row {i + 1}: {v!r}" for i, v in bad.head(_SHOWN).items())
-        raise DatasetError(f"{path}: column {column!r} must hold integers ({rows}).")
-    return numbers.astype("int64")
 
-
-def _require_unique(table: pd.DataFrame, column: str, path: Path) -> None:
-    duplicated = table.loc[table[column].duplicated(keep=False), column]
-    if not duplicated.empty:
-        values = sorted(set(duplicated.tolist()))[:_SHOWN]
-        raise DatasetError(
-            f"{path}: {duplicated.nunique()} duplicate {column} value(s), e.g. {values}; "
-            "each product must appear once."
+def _warn_on_codes_without_rows(codes: pd.Series, path: Path) -> None:
+    """A code with no training row can never be predicted: say so before hours of training."""
+    present = set(codes)
+    absent = [code for code in PRDTYPECODES if code not in present]
+    if absent:
+        logger.warning(
+            "%s: %d of the 27 product type codes have no training row, so no model can learn "
+            "them: %s.",
+            path,
+            len(absent),
+            ", ".join(f"{code} ({PRDTYPECODE_NAMES[code]})" for code in absent),
         )
 
 

@@ -1,16 +1,17 @@
-"""``TorchModelDataset``: a PyTorch model saved as weights + the recipe to rebuild it.
+"""``TorchModelDataset``: a PyTorch model saved as weights + the name of its architecture.
 
 A saved model is a folder with two files:
 
-- ``model.safetensors``: the state dict (safetensors: no pickle, loads lazily);
-- ``config.json``: ``{"builder": "package.module:function", "kwargs": {...}}``, the function
-  that rebuilds the (untrained) module, plus optional free-form ``"metadata"``.
+- ``model.safetensors``: the state dict (safetensors: tensors only, no pickle);
+- ``config.json``: ``{"architecture": "<key>", "kwargs": {...}, "metadata": {...}}``, a key of
+  the project's fixed architecture registry (``rakuten_kedro.models.registry``) and the plain
+  arguments of its builder.
 
-Loading imports the builder, calls it with the kwargs, loads the weights and returns a ready
-``nn.Module`` in eval mode. The recipe comes from the module itself (a ``build_config``
-attribute or property, e.g. ``ResNetClassifier``; use :func:`set_build_config` for any other
-module), or else from the dataset's own ``builder``/``builder_kwargs`` arguments. Builders must
-not fetch pretrained weights (the saved ones replace them anyway).
+Loading builds that architecture, loads the weights and returns a ready ``nn.Module`` in eval
+mode. Nothing in the folder is imported or executed: an unknown architecture, an argument the
+builder does not declare, or weights that do not fit are refused with an error naming the file.
+The recipe comes from the module itself (a ``build_config`` attribute or property, e.g.
+``ResNetClassifier``; use :func:`set_build_config` for the project's other modules).
 
 ``versioned: true`` keeps every saved model under ``filepath/<timestamp>/<name>`` (loading
 picks the newest unless a version is given).
@@ -25,17 +26,17 @@ Example catalog entry::
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import torch
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from rakuten_kedro.atomic import atomic_folder
+from rakuten_kedro.models.registry import UnknownArchitecture, build_architecture
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -43,37 +44,25 @@ CONFIG_FILE = "config.json"
 
 def set_build_config(
     model: torch.nn.Module,
-    builder: str,
+    architecture: str,
     metadata: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> torch.nn.Module:
     """Attach the rebuild recipe to ``model`` (returned for chaining).
 
     Args:
-        model: Any module.
-        builder: ``"package.module:function"`` returning an untrained module of the same
-            architecture when called with ``kwargs``.
+        model: A module of one of the registered architectures.
+        architecture: Its key in ``rakuten_kedro.models.registry.ARCHITECTURES``.
         metadata: Free-form JSON-serialisable information saved beside it.
-        **kwargs: JSON-serialisable keyword arguments of the builder.
+        **kwargs: Plain keyword arguments of that architecture's builder.
 
     Returns:
         ``model``, with a ``build_config`` attribute.
     """
-    model.build_config = {"builder": builder, "kwargs": kwargs}
+    model.build_config = {"architecture": architecture, "kwargs": kwargs}
     if metadata:
         model.build_config["metadata"] = metadata
     return model
-
-
-def resolve_builder(builder: str) -> Callable[..., torch.nn.Module]:
-    """Import ``"package.module:function"``."""
-    module_name, sep, attribute = builder.partition(":")
-    if not sep or not module_name or not attribute:
-        raise ValueError(f"builder must look like 'package.module:function', got {builder!r}")
-    try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise ValueError(f"cannot import model builder {builder!r}: {error}") from error
 
 
 def _plain_module(model: torch.nn.Module) -> torch.nn.Module:
@@ -85,12 +74,10 @@ def _plain_module(model: torch.nn.Module) -> torch.nn.Module:
 
 
 class TorchModelDataset(AbstractVersionedDataset[torch.nn.Module, torch.nn.Module]):
-    """Save a ``nn.Module`` as safetensors weights + rebuild recipe; load it ready to use.
+    """Save a ``nn.Module`` as safetensors weights + architecture key; load it ready to use.
 
     Args:
         filepath: Folder of the saved model (local path).
-        builder: Fallback ``"package.module:function"`` for modules without ``build_config``.
-        builder_kwargs: Keyword arguments for that fallback builder.
         load_args: ``{"device": "cpu"}`` (default) or another device to load the weights onto.
         version: Kedro version (set by ``versioned: true`` in the catalog).
         metadata: Kedro metadata (e.g. kedro-viz layer); not used by the dataset.
@@ -100,15 +87,11 @@ class TorchModelDataset(AbstractVersionedDataset[torch.nn.Module, torch.nn.Modul
         self,
         *,
         filepath: str,
-        builder: str | None = None,
-        builder_kwargs: dict[str, Any] | None = None,
         load_args: dict[str, Any] | None = None,
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(filepath=PurePosixPath(filepath), version=version)
-        self._builder = builder
-        self._builder_kwargs = dict(builder_kwargs or {})
         self._load_args = {"device": "cpu", **(load_args or {})}
         self.metadata = metadata
 
@@ -118,11 +101,7 @@ class TorchModelDataset(AbstractVersionedDataset[torch.nn.Module, torch.nn.Modul
         return Path(str(self._get_load_path()))
 
     def _describe(self) -> dict[str, Any]:
-        return {
-            "filepath": str(self._filepath),
-            "builder": self._builder,
-            "version": self._version,
-        }
+        return {"filepath": str(self._filepath), "version": self._version}
 
     def _exists(self) -> bool:
         try:
@@ -132,27 +111,32 @@ class TorchModelDataset(AbstractVersionedDataset[torch.nn.Module, torch.nn.Modul
         return (folder / WEIGHTS_FILE).is_file() and (folder / CONFIG_FILE).is_file()
 
     def load(self) -> torch.nn.Module:
-        """Rebuild the module from ``config.json`` and load ``model.safetensors`` into it."""
+        """Build the architecture named in ``config.json`` and load ``model.safetensors``."""
         if not self._exists():
             raise DatasetError(
                 f"no saved model in {self._filepath} (expected {WEIGHTS_FILE} and "
                 f"{CONFIG_FILE}): run the pipeline that trains it first"
             )
         folder = self._dir
-        config_path = folder / CONFIG_FILE
+        config = _read_config(folder / CONFIG_FILE)
         try:
-            config = json.loads(config_path.read_text(encoding="utf-8"))
-            builder, kwargs = config["builder"], config.get("kwargs", {})
-        except (ValueError, KeyError) as error:
-            raise DatasetError(f"{config_path} is not a valid model config: {error}") from error
-        model = resolve_builder(builder)(**kwargs)
-        missing, unexpected = load_model(
-            model, folder / WEIGHTS_FILE, strict=False, device=self._load_args["device"]
-        )
+            model = build_architecture(config.get("architecture"), config.get("kwargs", {}))
+        except UnknownArchitecture as error:
+            raise DatasetError(f"{folder / CONFIG_FILE}: {error}. Nothing was loaded.") from error
+        try:
+            missing, unexpected = load_model(
+                model, folder / WEIGHTS_FILE, strict=False, device=self._load_args["device"]
+            )
+        except (SafetensorError, RuntimeError, OSError) as error:
+            raise DatasetError(
+                f"weights in {folder / WEIGHTS_FILE} do not fit the {config['architecture']} "
+                f"built from {CONFIG_FILE}: {error}"
+            ) from error
         if missing or unexpected:
             raise DatasetError(
-                f"weights in {folder / WEIGHTS_FILE} do not fit the module built by "
-                f"{builder}({kwargs}): missing {missing[:5]}, unexpected {unexpected[:5]}"
+                f"weights in {folder / WEIGHTS_FILE} do not fit the {config['architecture']} "
+                f"built from {CONFIG_FILE}: missing {sorted(missing)[:5]}, "
+                f"unexpected {sorted(unexpected)[:5]}"
             )
         if not isinstance(getattr(type(model), "build_config", None), property):
             model.build_config = config  # so that saving the loaded model again works
@@ -164,13 +148,11 @@ class TorchModelDataset(AbstractVersionedDataset[torch.nn.Module, torch.nn.Modul
             raise DatasetError(f"TorchModelDataset saves a torch.nn.Module, got {type(data)}")
         model = _plain_module(data)
         config = getattr(model, "build_config", None)
-        if config is None and self._builder:
-            config = {"builder": self._builder, "kwargs": self._builder_kwargs}
-        if not config or "builder" not in config:
+        if not config or "architecture" not in config:
             raise DatasetError(
-                f"cannot save {type(model).__name__} to {self._filepath}: it has no 'build_config' "
-                "(use rakuten_kedro.datasets.torch_model.set_build_config) and the dataset has "
-                "no 'builder' argument"
+                f"cannot save {type(model).__name__} to {self._filepath}: it has no "
+                "'build_config' naming a registered architecture (see "
+                "rakuten_kedro.datasets.torch_model.set_build_config)"
             )
         try:
             text = json.dumps(dict(config), indent=2)
@@ -179,3 +161,20 @@ class TorchModelDataset(AbstractVersionedDataset[torch.nn.Module, torch.nn.Modul
         with atomic_folder(Path(str(self._get_save_path()))) as folder:
             save_model(model, str(folder / WEIGHTS_FILE))
             (folder / CONFIG_FILE).write_text(text, encoding="utf-8")
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"{path} is not a valid model config: {error}") from error
+    if not isinstance(config, dict):
+        raise DatasetError(f"{path} is not a valid model config: not a JSON object")
+    if "builder" in config:
+        raise DatasetError(
+            f"{path} names a Python import path ('builder': {config['builder']!r}), written by an "
+            "older rakuten_kedro or by someone else: this version never imports code named in a "
+            "model folder. Nothing was loaded. Retrain the model (kedro run) to save it in the "
+            "current format."
+        )
+    return config

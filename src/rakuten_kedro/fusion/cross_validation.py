@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -20,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from rakuten_kedro.fingerprint import Fingerprint, digest
 from rakuten_kedro.fusion.folds import FoldSplit, fold_splits
 from rakuten_kedro.fusion.vote import vote_from_probs
 from rakuten_kedro.training.loop import TrainConfig, fit, predict
@@ -125,6 +127,10 @@ def cross_validate(
         models.append(model)
         best_epochs.append(int(model.best_epoch))
         scores.append(float(model.best_score))
+    reused = sum(bool(getattr(model, "reused", False)) for model in models)
+    if reused:
+        logger.info("%s: %d of %d fold models reused (same inputs and settings)", desc, reused,
+                    len(models))  # fmt: skip
     return CrossValidationResult(
         oof_probs=oof,
         folds=np.asarray(folds),
@@ -202,14 +208,19 @@ def array_loader(
 
 @contextlib.contextmanager
 def quiet_epoch_logs() -> Iterator[None]:
-    """Silences the loop's per-epoch INFO lines: K folds × 40 epochs would flood the run log."""
-    loop_logger = logging.getLogger("rakuten_kedro.training.loop")
-    level = loop_logger.level
-    loop_logger.setLevel(max(level, logging.WARNING))
+    """Silences the loop's per-epoch and per-checkpoint INFO lines: K folds × 40 epochs would
+    flood the run log (``cross_validate`` logs one line per fusion instead)."""
+    loggers = [
+        logging.getLogger(f"rakuten_kedro.training.{name}") for name in ("loop", "checkpoint")
+    ]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(max(log.level, logging.WARNING))
     try:
         yield
     finally:
-        loop_logger.setLevel(level)
+        for log, level in zip(loggers, levels, strict=True):
+            log.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -244,6 +255,7 @@ class TorchFoldModel:
     best_score: float
     history: list[dict[str, float]]
     cpu: bool = True
+    reused: bool = False
 
     def predict_proba(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
         """``(n, C)`` softmax probabilities for the rows of ``inputs``."""
@@ -277,6 +289,7 @@ def make_torch_train_fold(
     seed: int = 2020,
     cpu: bool = True,
     name: str = "fusion",
+    checkpoint_dir: str | Path | None = None,
 ) -> TrainFold:
     """A ``train_fold`` that trains a fresh network per fold with Adam and the shared loop.
 
@@ -293,6 +306,8 @@ def make_torch_train_fold(
         seed: Base seed; fold ``k`` uses ``seed + k``.
         cpu: Train on the CPU (the networks are tiny: a GPU only adds transfer overhead).
         name: Label for logs.
+        checkpoint_dir: Fold ``k``'s finished network is kept in ``checkpoint_dir/fold{k}``
+            and reused by a rerun on the same inputs and settings (``None``: never kept).
 
     Returns:
         The ``train_fold`` callable for ``cross_validate``.
@@ -331,6 +346,19 @@ def make_torch_train_fold(
             progress=False,
             max_grad_norm=None,
             name=f"{name} fold {fold}",
+            checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir) / f"fold{fold}",
+            checkpoint_every_epoch=False,  # a fold trains in about a second
+            fingerprint=Fingerprint.of(
+                settings={
+                    "epochs": epochs,
+                    "lr": lr,
+                    "weight_decay": weight_decay,
+                    "batch_size": batch_size,
+                    "seed": seed + fold,
+                },  # fmt: skip
+                training_rows=digest(*train_inputs, np.asarray(train_labels, np.int64)),
+                selection_rows=digest(*select_inputs, np.asarray(select_labels, np.int64)),
+            ),
         )
         with quiet_epoch_logs(), tiny_model_threads(cpu):
             result = fit(
@@ -350,6 +378,7 @@ def make_torch_train_fold(
             best_score=result.best_score,
             history=result.history,
             cpu=cpu,
+            reused=result.reused,
         )
 
     return train_fold

@@ -9,6 +9,7 @@ best-macro-F1 epoch; the K fold networks vote on the test rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -51,6 +52,7 @@ def cross_validate_decision_fusion(
     seed: int = 2020,
     cpu: bool = True,
     name: str = "decision_fusion",
+    checkpoint_dir: str | Path | None = None,
 ) -> CrossValidationResult:
     """Trains the K fold networks of a decision-level fusion and predicts out-of-fold.
 
@@ -71,6 +73,7 @@ def cross_validate_decision_fusion(
         seed: Base seed.
         cpu: Train on the CPU.
         name: Label for logs and progress bars.
+        checkpoint_dir: Where the fold networks are kept for reuse (``None``: never kept).
 
     Returns:
         The ``CrossValidationResult`` (out-of-fold probabilities, fold test probabilities,
@@ -87,6 +90,7 @@ def cross_validate_decision_fusion(
         seed=seed,
         cpu=cpu,
         name=name,
+        checkpoint_dir=checkpoint_dir,
     )
     return cross_validate(
         [inputs],

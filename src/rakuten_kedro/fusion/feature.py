@@ -8,6 +8,8 @@ two fusions see exactly the same rows and their scores compare directly.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -37,6 +39,7 @@ def cross_validate_feature_fusion(
     epoch_selection: str = "inner",
     seed: int = 2020,
     cpu: bool = True,
+    checkpoint_dir: str | Path | None = None,
 ) -> CrossValidationResult:
     """Out-of-fold feature-level fusion on the validation rows.
 
@@ -57,6 +60,7 @@ def cross_validate_feature_fusion(
         epoch_selection: ``"inner"`` or ``"held_out"``.
         seed: Base seed.
         cpu: Train on the CPU.
+        checkpoint_dir: Where the fold networks are kept for reuse (``None``: never kept).
 
     Returns:
         The ``CrossValidationResult`` (no test predictions: this baseline is only scored).
@@ -80,6 +84,7 @@ def cross_validate_feature_fusion(
         seed=seed,
         cpu=cpu,
         name=f"feature_fusion_{mode}",
+        checkpoint_dir=checkpoint_dir,
     )
     return cross_validate(
         [text_features, image_features],

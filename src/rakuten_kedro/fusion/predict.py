@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rakuten_kedro.codes import PRDTYPECODE_NAMES
 from rakuten_kedro.fusion.decision import stack_probabilities
 from rakuten_kedro.fusion.vote import majority_vote, vote_from_probs
 
@@ -43,7 +44,7 @@ def top_k_table(
     codes: Sequence[int],
     k: int = 3,
 ) -> pd.DataFrame:
-    """The predicted code first, then the most probable other codes, with their probabilities.
+    """The predicted code first, then the most probable other codes, each with its name.
 
     Args:
         row_ids: ``(N,)`` row ids.
@@ -53,8 +54,9 @@ def top_k_table(
         k: How many codes per product.
 
     Returns:
-        ``row_id``, ``prdtypecode`` and ``top{i}_prdtypecode`` / ``top{i}_probability`` for
-        ``i`` in ``1..k``.
+        ``row_id``, then ``prdtypecode``, ``category`` (its name) and ``probability`` for the
+        predicted code, then ``top{i}_prdtypecode`` / ``top{i}_category`` /
+        ``top{i}_probability`` for the runners-up, ``i`` in ``2..k``.
     """
     codes_array = np.asarray(codes, dtype=np.int64)
     rows = np.arange(len(predicted))
@@ -62,10 +64,12 @@ def top_k_table(
     others[rows, predicted] = -np.inf  # the predicted code is ranked first whatever its mass
     ranked = np.concatenate([predicted[:, None], np.argsort(-others, axis=1)[:, : k - 1]], axis=1)
     table = pd.DataFrame({"row_id": np.asarray(row_ids, dtype=np.int64)})
-    table["prdtypecode"] = codes_array[predicted]
     for rank in range(k):
-        table[f"top{rank + 1}_prdtypecode"] = codes_array[ranked[:, rank]]
-        table[f"top{rank + 1}_probability"] = probs[rows, ranked[:, rank]].astype(np.float32)
+        prefix = f"top{rank + 1}_" if rank else ""
+        ranked_codes = codes_array[ranked[:, rank]]
+        table[f"{prefix}prdtypecode"] = ranked_codes
+        table[f"{prefix}category"] = [PRDTYPECODE_NAMES[int(code)] for code in ranked_codes]
+        table[f"{prefix}probability"] = probs[rows, ranked[:, rank]].astype(np.float32)
     return table
 
 

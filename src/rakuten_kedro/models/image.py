@@ -23,8 +23,8 @@ from torch import nn
 #: ResNet depths offered by torchvision.
 RESNET_DEPTHS = (18, 34, 50, 101, 152)
 
-#: ``builder`` string that ``TorchModelDataset`` uses to rebuild a saved classifier.
-BUILDER = "rakuten_kedro.models.image:build_image_classifier"
+#: Key of the architecture registry (``models/registry.py``) that rebuilds a saved classifier.
+ARCHITECTURE = "resnet_classifier"
 
 
 def _weights_enum(depth: int, weights: str) -> torchvision.models.WeightsEnum:
@@ -210,7 +210,7 @@ class ResNetClassifier(nn.Module):
     def build_config(self) -> dict[str, Any]:
         """How ``TorchModelDataset`` rebuilds this module (never re-reading ImageNet weights)."""
         return {
-            "builder": BUILDER,
+            "architecture": ARCHITECTURE,
             "kwargs": {
                 "depth": self.depth,
                 "num_classes": self.num_classes,
@@ -230,3 +230,11 @@ def build_image_classifier(
     return ResNetClassifier(
         depth, num_classes, weights=weights, weights_path=weights_path, dcl_grid=dcl_grid
     )
+
+
+def rebuild_image_classifier(
+    depth: int = 50, num_classes: int = 27, dcl_grid: int | None = None
+) -> ResNetClassifier:
+    """The untrained classifier of a saved model: no pretrained weights are read, the saved
+    ones replace them (see ``models/registry.py``)."""
+    return ResNetClassifier(depth, num_classes, dcl_grid=dcl_grid)

@@ -125,8 +125,18 @@ class TextClassifier(nn.Module):
                 f"{folder} is not a saved TextClassifier (missing {', '.join(missing)})"
             )
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        encoder = AutoModel.from_pretrained(folder, dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(folder)
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        if "auto_map" in config:
+            raise ValueError(
+                f"{folder / 'config.json'} names custom model code (auto_map "
+                f"{config['auto_map']}); this project loads transformers' own architectures "
+                "only and never runs code from a model folder. Nothing was loaded."
+            )
+        # Safetensors weights only and no repository code: loading a folder never runs code.
+        encoder = AutoModel.from_pretrained(
+            folder, dtype=torch.float32, use_safetensors=True, trust_remote_code=False
+        )
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
         model = cls(
             encoder,
             tokenizer,

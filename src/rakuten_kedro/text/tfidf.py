@@ -7,16 +7,21 @@ references that word n-grams miss.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from safetensors.numpy import load_file, save_file
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from rakuten_kedro.fingerprint import Fingerprint, labels_digest, text_digest
 from rakuten_kedro.text.data import product_texts
+from rakuten_kedro.training.checkpoint import reuse_or_build
 
 CLASSIFIERS = ("logistic_regression", "sgd")
 
@@ -96,7 +101,37 @@ def train_tfidf_classifier(train_products: pd.DataFrame, params: Mapping[str, An
     """
     model = build_tfidf_classifier(params)
     model.fit(product_documents(train_products), train_products["label"].to_numpy(np.int64))
+    model.build_params = _plain(params)  # what tfidf_state saves, to rebuild it
     return model
+
+
+def train_or_reuse_tfidf(
+    train_products: pd.DataFrame, params: Mapping[str, Any], folder: Path | None, name: str
+) -> Pipeline:
+    """:func:`train_tfidf_classifier`, or the model kept in ``folder`` when it was fitted on
+    the same texts and labels with the same settings.
+
+    Args:
+        train_products: Rows with ``row_id``, ``title``, ``description`` and ``label``.
+        params: See :func:`build_tfidf_classifier`.
+        folder: Where the fitted model is kept between runs (``None``: never kept).
+        name: The variant, for the log.
+
+    Returns:
+        The fitted pipeline.
+    """
+    return reuse_or_build(
+        folder,
+        Fingerprint.of(
+            settings=_plain(params),
+            training_text=text_digest(train_products),
+            training_labels=labels_digest(train_products["row_id"], train_products["label"]),
+        ),
+        build=lambda: train_tfidf_classifier(train_products, params),
+        save=save_tfidf,
+        load=load_tfidf,
+        what=name,
+    )
 
 
 def tfidf_probabilities(model: Pipeline, products: pd.DataFrame, num_classes: int) -> np.ndarray:
@@ -115,3 +150,82 @@ def tfidf_probabilities(model: Pipeline, products: pd.DataFrame, num_classes: in
         seen = model.classes_.astype(np.int64)
         probs[:, seen] = model.predict_proba(product_documents(products))
     return probs
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving without pickle: the fitted state as JSON (settings, vocabularies) and arrays.
+
+#: Fitted attributes of the classifier that prediction reads.
+_CLASSIFIER_ARRAYS = ("coef_", "intercept_", "classes_")
+
+
+def tfidf_state(model: Pipeline) -> tuple[dict, dict[str, np.ndarray]]:
+    """The fitted pipeline as plain values: JSON-able settings and vocabularies, and arrays.
+
+    Args:
+        model: A pipeline fitted by :func:`train_tfidf_classifier` (or rebuilt by
+            :func:`tfidf_from_state`).
+
+    Returns:
+        ``(config, arrays)``; :func:`tfidf_from_state` rebuilds the same predictions from them.
+    """
+    config: dict[str, Any] = {"params": model.build_params, "vocabularies": {}}
+    arrays: dict[str, np.ndarray] = {}
+    for name, vectorizer in model.named_steps["features"].transformer_list:
+        terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+        config["vocabularies"][name] = terms
+        arrays[f"{name}.idf"] = np.asarray(vectorizer.idf_, dtype=np.float64)
+    classifier = model.named_steps["classifier"]
+    for attribute in _CLASSIFIER_ARRAYS:
+        arrays[f"classifier.{attribute}"] = np.asarray(getattr(classifier, attribute))
+    return config, arrays
+
+
+def tfidf_from_state(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Pipeline:
+    """Rebuilds a fitted pipeline from :func:`tfidf_state`'s output (no pickle involved).
+
+    Raises:
+        ValueError: When the state is incomplete or its shapes disagree.
+    """
+    try:
+        model = build_tfidf_classifier(config["params"])
+        for name, vectorizer in model.named_steps["features"].transformer_list:
+            terms = config["vocabularies"][name]
+            vectorizer.set_params(vocabulary={term: i for i, term in enumerate(terms)})
+            vectorizer.idf_ = np.asarray(arrays[f"{name}.idf"], dtype=np.float64)
+        classifier = model.named_steps["classifier"]
+        for attribute in _CLASSIFIER_ARRAYS:
+            setattr(classifier, attribute, np.asarray(arrays[f"classifier.{attribute}"]))
+    except KeyError as error:
+        raise ValueError(f"incomplete TF-IDF model: no {error}") from error
+    features = sum(len(terms) for terms in config["vocabularies"].values())
+    classifier.n_features_in_ = features
+    if classifier.coef_.shape[1] != features:
+        raise ValueError(
+            f"TF-IDF model: the classifier has {classifier.coef_.shape[1]} weights per class "
+            f"but the vocabularies hold {features} terms"
+        )
+    model.build_params = _plain(config["params"])
+    return model
+
+
+def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
+    # Tuples (n-gram ranges) as lists: the settings round-trip through JSON unchanged.
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dict(params).items()}
+
+
+CONFIG_FILE = "tfidf.json"
+ARRAYS_FILE = "arrays.safetensors"
+
+
+def save_tfidf(model: Pipeline, folder: Path) -> None:
+    """Writes a fitted TF-IDF pipeline into the existing ``folder`` (JSON + safetensors)."""
+    config, arrays = tfidf_state(model)
+    save_file(arrays, str(Path(folder) / ARRAYS_FILE))
+    (Path(folder) / CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
+
+
+def load_tfidf(folder: Path) -> Pipeline:
+    """Rebuilds the pipeline :func:`save_tfidf` wrote into ``folder`` (no pickle involved)."""
+    config = json.loads((Path(folder) / CONFIG_FILE).read_text(encoding="utf-8"))
+    return tfidf_from_state(config, load_file(str(Path(folder) / ARRAYS_FILE)))

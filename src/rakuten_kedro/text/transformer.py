@@ -7,8 +7,6 @@ the training texts and a small ``CamembertConfig`` encoder whose sizes are param
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from transformers import AutoTokenizer, CamembertConfig, CamembertModel
+from transformers import AutoTokenizer, CamembertConfig, CamembertModel, get_scheduler
 
-from rakuten_kedro.distributed import process_rank
+from rakuten_kedro.fingerprint import Fingerprint, labels_digest, text_digest
 from rakuten_kedro.models.text import (
     TextClassifier,
     text_logits,
@@ -35,60 +33,56 @@ from rakuten_kedro.text.data import (
 )
 from rakuten_kedro.text.pretrained import load_pretrained
 from rakuten_kedro.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, train_tokenizer
-from rakuten_kedro.training import (
-    FitResult,
-    TrainConfig,
-    fit,
-    linear_warmup_decay,
-    optimizer_steps,
-    predict,
-)
+from rakuten_kedro.training import FitResult, TrainConfig, fit, optimizer_steps, predict
+from rakuten_kedro.training.checkpoint import reuse_or_build
+from rakuten_kedro.training.loop import RUN_ONLY_SETTINGS
 
 logger = logging.getLogger(__name__)
 
 TOKENIZER_DIR = "tokenizer"
-#: Training parameters that do not change the trained model: changing them keeps the checkpoint.
-RUN_ONLY_SETTINGS = frozenset(
-    {"progress", "num_workers", "eval_batch_size", "checkpoint_root", "cpu", "patience", "compile"}
-)
 
 
-def settings_fingerprint(*parts: Any) -> str:
-    """A short hash of JSON-serialisable settings (and data summaries) for checkpoint matching.
-
-    Args:
-        *parts: Parameters, codes, row ids… anything whose change must restart training.
-
-    Returns:
-        16 hex digits.
-    """
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+def text_fingerprint(
+    settings: dict[str, Any], train_rows: pd.DataFrame, val_rows: pd.DataFrame
+) -> Fingerprint:
+    """What a text model depends on besides its initial weights: settings, and the cleaned
+    text and labels of the training rows and of the validation rows that pick its epoch."""
+    return Fingerprint.of(
+        settings=settings,
+        training_text=text_digest(train_rows),
+        training_labels=labels_digest(train_rows["row_id"], train_rows["label"]),
+        validation_text=text_digest(val_rows),
+        validation_labels=labels_digest(val_rows["row_id"], val_rows["label"]),
+    )
 
 
 def _scratch_tokenizer(
     train_products: pd.DataFrame, scratch: Mapping[str, Any], max_length: int,
-    checkpoint_dir: Path | None, fingerprint: str,
+    checkpoint_dir: Path | None,
 ):  # fmt: skip
-    """Trains the tokenizer, or reloads the one a previous (interrupted) run trained, so that a
-    resumed model keeps the token ids it was trained with."""
-    saved = None if checkpoint_dir is None else checkpoint_dir / TOKENIZER_DIR
-    if saved is not None and (saved / "fingerprint.txt").is_file():
-        if (saved / "fingerprint.txt").read_text().strip() == fingerprint:
-            logger.info("reusing the tokenizer trained by the previous run in %s", saved)
-            return AutoTokenizer.from_pretrained(saved)
-    titles, descriptions = product_texts(train_products)
-    tokenizer = train_tokenizer(
-        titles + descriptions,
-        vocab_size=int(scratch.get("vocab_size", 4000)),
-        min_frequency=int(scratch.get("min_frequency", 2)),
-        max_length=max_length,
+    """Trains the tokenizer, or reloads the one a previous (interrupted) run trained from the
+    same texts and settings, so that a resumed model keeps the token ids it was trained with."""
+
+    def train() -> Any:
+        titles, descriptions = product_texts(train_products)
+        return train_tokenizer(
+            titles + descriptions,
+            vocab_size=int(scratch.get("vocab_size", 4000)),
+            min_frequency=int(scratch.get("min_frequency", 2)),
+            max_length=max_length,
+        )
+
+    return reuse_or_build(
+        None if checkpoint_dir is None else checkpoint_dir / TOKENIZER_DIR,
+        Fingerprint.of(
+            settings={"from_scratch": dict(scratch), "max_length": max_length},
+            training_text=text_digest(train_products),
+        ),
+        build=train,
+        save=lambda tokenizer, folder: tokenizer.save_pretrained(folder),
+        load=AutoTokenizer.from_pretrained,
+        what="tokenizer",
     )
-    if saved is not None and process_rank() == 0:
-        # Under a multi-process launch every rank trains the same tokenizer; one writes it.
-        tokenizer.save_pretrained(saved)
-        (saved / "fingerprint.txt").write_text(fingerprint)
-    return tokenizer
 
 
 def build_text_classifier(
@@ -97,7 +91,6 @@ def build_text_classifier(
     model_params: Mapping[str, Any],
     *,
     checkpoint_dir: str | Path | None = None,
-    fingerprint: str = "",
     parameter: str = "model.model_name_or_path",
     seed: int = 2020,
 ) -> TextClassifier:
@@ -112,7 +105,6 @@ def build_text_classifier(
             (``vocab_size``, ``hidden_size``, ``num_hidden_layers``, ``num_attention_heads``,
             ``intermediate_size``, ``min_frequency``).
         checkpoint_dir: Where the from-scratch tokenizer is kept for resumed runs.
-        fingerprint: Settings hash; a kept tokenizer with another one is retrained.
         parameter: Full name of the ``model_name_or_path`` parameter, for error messages.
         seed: Seed of the new weights.
 
@@ -131,7 +123,6 @@ def build_text_classifier(
             scratch,
             max_length,
             None if checkpoint_dir is None else Path(checkpoint_dir),
-            fingerprint,
         )
         hidden = int(scratch.get("hidden_size", 128))
         config = CamembertConfig(
@@ -214,19 +205,12 @@ def train_text_classifier(
         ``(model, fit_result)``; the model holds the best epoch's weights, in eval mode.
     """
     train_rows, val_rows = _labelled(products, "train"), _labelled(products, "val")
-    fingerprint = settings_fingerprint(
-        dict(model_params),
-        {k: v for k, v in training_params.items() if k not in RUN_ONLY_SETTINGS},
-        list(codes),
-        hashlib.sha256(train_rows[["row_id", "label"]].to_numpy(np.int64).tobytes()).hexdigest(),
-    )
     seed = int(training_params.get("seed", 2020))
     model = build_text_classifier(
         train_rows,
         codes,
         model_params,
         checkpoint_dir=checkpoint_dir,
-        fingerprint=fingerprint,
         parameter=parameter,
         seed=seed,
     )
@@ -253,19 +237,34 @@ def train_text_classifier(
         cpu=bool(training_params.get("cpu", False)),
         max_grad_norm=training_params.get("max_grad_norm", 1.0),
         progress=bool(training_params.get("progress", True)),
-        fingerprint=fingerprint,
+        fingerprint=text_fingerprint(
+            {
+                "model": dict(model_params),
+                "training": {
+                    k: v for k, v in training_params.items() if k not in RUN_ONLY_SETTINGS
+                },
+                "codes": list(codes),
+                "tokenizer": model.tokenizer.backend_tokenizer.to_str(),
+            },
+            train_rows,
+            val_rows,
+        ),
         name=name,
         compile=bool(training_params.get("compile", False)),
+        # Mean or CLS pooling leaves the encoder's pooler without gradients.
+        find_unused_parameters=model.pooling != "pooler",
     )
     optimizer = _adamw(
         model,
         float(training_params.get("lr", 5e-5)),
         float(training_params.get("weight_decay", 0.01)),
     )
-    scheduler = linear_warmup_decay(
+    steps = optimizer_steps(train_loader, config.epochs, config.gradient_accumulation_steps)
+    scheduler = get_scheduler(
+        "linear",
         optimizer,
-        optimizer_steps(train_loader, config.epochs, config.gradient_accumulation_steps),
-        float(training_params.get("warmup_fraction", 0.1)),
+        num_warmup_steps=round(float(training_params.get("warmup_fraction", 0.1)) * steps),
+        num_training_steps=steps,
     )
     logger.info(
         "%s: training on %d rows, validating on %d (%s, %d parameters, max_length %d)",

@@ -3,14 +3,7 @@
 See ``docs/architecture.md`` ("Training") for the contract.
 """
 
-from rakuten_kedro.training.loop import (
-    FitResult,
-    TrainConfig,
-    fit,
-    linear_warmup_decay,
-    optimizer_steps,
-    predict,
-)
+from rakuten_kedro.training.loop import FitResult, TrainConfig, fit, optimizer_steps, predict
 from rakuten_kedro.training.metrics import classification_metrics
 
 __all__ = [
@@ -18,7 +11,6 @@ __all__ = [
     "TrainConfig",
     "classification_metrics",
     "fit",
-    "linear_warmup_decay",
     "optimizer_steps",
     "predict",
 ]

@@ -1,9 +1,11 @@
 """One train / evaluate / predict loop for every network (text, image, fusion), on `accelerate`.
 
-The model code never names a device, a precision or a number of GPUs: ``fit`` and ``predict``
-build an :class:`accelerate.Accelerator` from a :class:`TrainConfig` and let it place the
-model and batches (CPU, one GPU, several GPUs under ``accelerate launch``), run mixed precision
-and accumulate gradients. Models differ only through two small callables:
+The model code never names a device, a precision or a number of GPUs. One process-wide
+:class:`accelerate.Accelerator` places models and batches (CPU, one GPU, several GPUs under
+``accelerate launch``), shards and gathers data and synchronises gradients; this module adds
+what differs per network: mixed precision (autocast, and a gradient scaler for fp16), gradient
+accumulation, ``torch.compile`` and DDP's unused-parameter search. Models differ only through
+two small callables:
 
 - ``loss_fn(model, batch) -> scalar tensor`` (the DCL image model returns its sum of three
   losses here),
@@ -11,35 +13,42 @@ and accumulate gradients. Models differ only through two small callables:
 
 and batches are dicts whose ``"labels"`` entry holds the target label indices.
 
-Every epoch ends with a validation macro-F1, the best epoch's weights are kept (and returned),
-training stops early after ``patience`` epochs without improvement, and the whole state is
-checkpointed to ``TrainConfig.checkpoint_dir`` so that running again resumes where it stopped.
+``fit`` reads like the torchvision reference: :func:`train_one_epoch` then :func:`evaluate`
+per epoch over a small :class:`~rakuten_kedro.training.checkpoint.TrainState`, keeping the
+best epoch's weights and stopping after ``patience`` epochs without improvement; resuming and
+checkpointing live in ``training/checkpoint.py``. A checkpoint is reused only when it was made
+from the same settings, data and initial weights (``TrainConfig.fingerprint``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
-import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.state import AcceleratorState, GradientState, PartialState
 from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from rakuten_kedro.distributed import world_size
+from rakuten_kedro.fingerprint import Fingerprint, model_digest
 from rakuten_kedro.training.checkpoint import (
+    TrainState,
     checkpoint_path,
     cpu_state_dict,
-    load_checkpoint,
+    finished_checkpoint,
+    resume_point,
     save_checkpoint,
+    train_state,
+    training_checkpoint,
 )
 from rakuten_kedro.training.metrics import macro_f1
 
@@ -50,11 +59,17 @@ LossFn = Callable[[torch.nn.Module, Batch], torch.Tensor]
 LogitsFn = Callable[[torch.nn.Module, Batch], torch.Tensor]
 FeaturesFn = Callable[[torch.nn.Module, Batch], Any]
 
-_MIXED_PRECISION = ("no", "fp16", "bf16", "auto")
+MIXED_PRECISION_MODES = ("no", "fp16", "bf16", "auto")
+#: Settings that change how a training runs, never what it learns: left out of fingerprints,
+#: so changing them keeps a checkpoint valid.
+RUN_ONLY_SETTINGS = frozenset(
+    {"progress", "num_workers", "eval_batch_size", "checkpoint_root", "cpu", "compile"}
+)
 #: ``torch.compile`` backend of :attr:`TrainConfig.compile`.
 COMPILE_BACKEND = "inductor"
 #: Steps between progress-bar loss updates (each update waits for the device).
 _POSTFIX_EVERY = 10
+_AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 @dataclass
@@ -65,23 +80,28 @@ class TrainConfig:
         epochs: Maximum number of epochs.
         gradient_accumulation_steps: Batches per optimizer step (effective batch =
             batch size × this × number of processes).
-        mixed_precision: ``"no"``, ``"fp16"``, ``"bf16"`` or ``"auto"`` (bf16 on GPUs that
-            support it, else fp16 on GPU, none on CPU).
+        mixed_precision: ``"no"``, ``"fp16"``, ``"bf16"`` or ``"auto"`` (see
+            :func:`resolve_mixed_precision`).
         patience: Stop after this many epochs without a better validation macro-F1
             (``None`` or 0: never stop early).
         seed: Seed for weights, shuffling and dropout; epoch ``e`` reseeds with ``seed + e`` so
             a resumed run sees the same batches as an uninterrupted one.
-        checkpoint_dir: Folder for the per-epoch checkpoint (``None``: no checkpoint, no
-            resume).
-        cpu: Force the CPU even when a GPU is present.
+        checkpoint_dir: Folder for the checkpoint (``None``: no checkpoint, no resume).
+        checkpoint_every_epoch: Checkpoint after every epoch (resumable mid-training); False
+            writes only the finished training (tiny networks that train in a second).
+        cpu: Train on the CPU even when the process has a GPU (tiny networks).
         max_grad_norm: Clip the gradient norm to this value (``None``: no clipping).
         progress: Show a tqdm progress bar (only on a terminal).
-        fingerprint: Identifies the settings a checkpoint was made with (e.g. a hash of the
-            parameters); a checkpoint with another fingerprint is ignored, not resumed.
+        fingerprint: What the result depends on besides the initial weights (settings and the
+            digests of the training and validation data); a checkpoint made from anything else
+            is not reused.
         name: Shown in the progress bar and log lines (e.g. the variant name).
         compile: Compile the model with ``torch.compile`` (:data:`COMPILE_BACKEND`): a minute
             or more of compilation, then faster steps; worth it for long GPU runs, not for the
             CPU demo. Checkpoints and saved models are the plain module's either way.
+        find_unused_parameters: Tell DDP that some parameters may get no gradient (e.g. an
+            encoder's pooler under mean pooling); it costs a graph walk per step, so only
+            models that need it ask for it.
     """
 
     epochs: int = 3
@@ -90,17 +110,20 @@ class TrainConfig:
     patience: int | None = None
     seed: int = 2020
     checkpoint_dir: str | Path | None = None
+    checkpoint_every_epoch: bool = True
     cpu: bool = False
     max_grad_norm: float | None = 1.0
     progress: bool = True
-    fingerprint: str = ""
+    fingerprint: Fingerprint = field(default_factory=Fingerprint)
     name: str = "train"
     compile: bool = False
+    find_unused_parameters: bool = False
 
     def __post_init__(self) -> None:
-        if self.mixed_precision not in _MIXED_PRECISION:
+        if self.mixed_precision not in MIXED_PRECISION_MODES:
             raise ValueError(
-                f"mixed_precision must be one of {_MIXED_PRECISION}, got {self.mixed_precision!r}"
+                f"mixed_precision must be one of {MIXED_PRECISION_MODES}, "
+                f"got {self.mixed_precision!r}"
             )
         if self.epochs < 1 or self.gradient_accumulation_steps < 1:
             raise ValueError(
@@ -121,15 +144,37 @@ class FitResult:
         best_score: That epoch's validation macro-F1 (NaN without validation data).
         history: One dict per epoch: ``epoch``, ``train_loss``, ``val_macro_f1``,
             ``val_accuracy``, ``samples_per_s``, ``seconds``, ``lr``.
+        reused: True when a finished checkpoint from the same settings and data was reused
+            instead of training.
     """
 
     model: torch.nn.Module
     best_epoch: int
     best_score: float
     history: list[dict[str, float]] = field(default_factory=list)
+    reused: bool = False
 
 
-def resolve_mixed_precision(mixed_precision: str, cpu: bool = False) -> str:
+# ---------------------------------------------------------------------------------------------
+# Device, precision and preparation
+
+
+@functools.cache
+def process_accelerator() -> Accelerator:
+    """The process's one ``Accelerator``: device placement, DDP, data sharding, gathering.
+
+    accelerate keeps its state process-wide, so every model of a run shares this one; what
+    differs per model (precision, accumulation, compile, DDP options) is applied per call.
+    Under a multi-process launch (``WORLD_SIZE`` > 1) on a machine without a CUDA GPU, the CPU
+    is used with the gloo backend: otherwise accelerate would let every process train alone on
+    all the data.
+    """
+    # Precision and compilation are per model (parameters), never accelerate's process-wide
+    # defaults, so `accelerate launch --mixed_precision …` cannot change a model silently.
+    return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no", dynamo_backend="no")
+
+
+def resolve_mixed_precision(mixed_precision: str, device: torch.device) -> str:
     """Turns ``"auto"`` into what the device supports (bf16 > fp16 on GPU, none on CPU).
 
     Not bf16 on the CPU, even where it is native (AVX512-BF16, AMX): on the demo it saved 6 %
@@ -137,78 +182,105 @@ def resolve_mixed_precision(mixed_precision: str, cpu: bool = False) -> str:
 
     Args:
         mixed_precision: ``"no"``, ``"fp16"``, ``"bf16"`` or ``"auto"``.
-        cpu: Whether the CPU is forced.
+        device: The device the model trains on.
 
     Returns:
         ``"no"``, ``"fp16"`` or ``"bf16"``.
     """
     if mixed_precision != "auto":
         return mixed_precision
-    if cpu or not torch.cuda.is_available():
+    if device.type != "cuda":
         return "no"
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
-def make_accelerator(
-    mixed_precision: str = "no",
-    gradient_accumulation_steps: int = 1,
-    cpu: bool = False,
-    compile: bool = False,
-) -> Accelerator:
-    """Builds an ``Accelerator``, even when another one with other settings exists.
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """Mixed-precision autocast for ``precision`` (a resolved mode), or nothing for ``"no"``."""
+    if precision == "no":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=_AUTOCAST_DTYPES[precision])
 
-    accelerate keeps its settings in process-wide singletons and refuses a second
-    ``Accelerator`` with another precision; one Kedro run trains several models with different
-    settings, so the per-run part of that state is reset first (the process group is kept).
 
-    Under a multi-process launch (``WORLD_SIZE`` > 1) on a machine without a CUDA GPU, the CPU
-    is used with the gloo backend: otherwise accelerate would let every process train alone on
-    all the data. DDP is told that some parameters may get no gradient (the encoder's pooler
-    when the text model pools by mean), which it otherwise rejects at the second step.
+class _Prepared(torch.nn.Module):
+    """A fresh wrapper per ``prepare``: accelerate marks what it prepared and would hand a
+    marked module back untouched (no DDP, no placement) the next time, e.g. to stage 2."""
 
-    Args:
-        mixed_precision: ``"no"``, ``"fp16"``, ``"bf16"`` or ``"auto"``.
-        gradient_accumulation_steps: Batches per optimizer step.
-        cpu: Force the CPU.
-        compile: ``torch.compile`` the model when it is prepared (:data:`COMPILE_BACKEND`).
+    def __init__(self, module: torch.nn.Module) -> None:
+        super().__init__()
+        self.module = module
 
-    Returns:
-        A fresh ``Accelerator``.
-    """
-    AcceleratorState._reset_state()
-    GradientState._reset_state()
-    if not PartialState._shared_state or not PartialState().use_distributed:
-        # A single-process state keeps the device of the first Accelerator (e.g. the CPU after a
-        # cpu=True run); rebuild it so that each call gets the device it asks for. Under
-        # `accelerate launch` the process group must stay, and it already fixes the device.
-        PartialState._reset_state()
-        if world_size() > 1 and not torch.cuda.is_available():
-            cpu = True
-    return Accelerator(
-        mixed_precision=resolve_mixed_precision(mixed_precision, cpu),
-        gradient_accumulation_steps=gradient_accumulation_steps,
-        cpu=cpu,
-        dynamo_backend=COMPILE_BACKEND if compile else "no",
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.module(*args, **kwargs)
+
+
+@dataclass
+class _Setup:
+    """A network made ready for one ``fit`` or ``predict`` call."""
+
+    accelerator: Accelerator
+    device: torch.device
+    precision: str
+    model: torch.nn.Module  # what batches go through (DDP / compiled wrapper, or the module)
+    plain: torch.nn.Module  # the module itself: its state dict has no wrapper prefixes
+    accelerated: bool  # False: trained locally on the CPU, outside accelerate
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return autocast(self.device, self.precision)
+
+    def loader(self, loader: DataLoader | None) -> Any:
+        """``loader`` sharded across processes, batches on the device (as is when local)."""
+        if loader is None or not self.accelerated:
+            return loader
+        return self.accelerator.prepare_data_loader(loader)
+
+    @property
+    def processes(self) -> int:
+        return self.accelerator.num_processes if self.accelerated else 1
+
+    def gather(self, tensors: Any) -> Any:
+        return self.accelerator.gather_for_metrics(tensors) if self.accelerated else tensors
+
+    def no_sync(self, sync: bool) -> contextlib.AbstractContextManager:
+        """DDP's gradient sync skipped on the batches that only accumulate gradients."""
+        if sync or not self.accelerated:
+            return contextlib.nullcontext()
+        return self.accelerator.no_sync(self.model)
+
+    def release(self) -> torch.nn.Module:
+        """Drops accelerate's references to the prepared objects; returns the plain module."""
+        if self.accelerated:
+            self.accelerator.free_memory()
+        return self.plain
+
+
+def _setup(
+    model: torch.nn.Module, *, cpu: bool, mixed_precision: str, evaluation: bool,
+    compile: bool = False, find_unused_parameters: bool = False,
+) -> _Setup:  # fmt: skip
+    accelerator = process_accelerator()
+    if cpu and accelerator.device.type != "cpu":
+        # A tiny network on a GPU machine: every process trains it locally on the CPU.
+        device = torch.device("cpu")
+        return _Setup(
+            accelerator, device, resolve_mixed_precision(mixed_precision, device),
+            model.to(device), model, accelerated=False,
+        )  # fmt: skip
+    accelerator.ddp_handler = DistributedDataParallelKwargs(
+        find_unused_parameters=find_unused_parameters
     )
-
-
-def _release(accelerator: Accelerator, model: torch.nn.Module) -> torch.nn.Module:
-    """The plain module behind a prepared one, without accelerate's autocast wrapper or
-    "already prepared" mark, so a later ``fit``/``predict`` can prepare it afresh."""
-    plain = accelerator.unwrap_model(model, keep_fp32_wrapper=False, keep_torch_compile=False)
-    for module in {id(model): model, id(plain): plain}.values():
-        module.__dict__.pop("_is_accelerate_prepared", None)
-    return plain
+    prepared = accelerator.prepare_model(_Prepared(model), evaluation_mode=evaluation)
+    if compile:
+        prepared = torch.compile(prepared, backend=COMPILE_BACKEND)
+    device = accelerator.device
+    return _Setup(
+        accelerator, device, resolve_mixed_precision(mixed_precision, device), prepared, model,
+        accelerated=True,
+    )  # fmt: skip
 
 
 def _bar_disabled(accelerator: Accelerator, progress: bool) -> bool | None:
     # None lets tqdm hide itself when stderr is not a terminal (logs, CI); one bar per machine.
     return None if progress and accelerator.is_local_main_process else True
-
-
-def _state_dict(obj: Any) -> dict | None:
-    return None if obj is None else obj.state_dict()
 
 
 def _batch_size(batch: Batch) -> int:
@@ -220,7 +292,8 @@ def _batch_size(batch: Batch) -> int:
     return 0
 
 
-def _set_epoch(loader: Any, epoch: int, seed: int) -> None:
+def _seed_epoch(loader: Any, epoch: int, seed: int) -> None:
+    set_seed(seed + epoch)
     if hasattr(loader, "set_epoch"):
         loader.set_epoch(epoch)
     # A loader with its own generator would shuffle epoch e from the state left by epochs
@@ -233,21 +306,97 @@ def _set_epoch(loader: Any, epoch: int, seed: int) -> None:
             generator.manual_seed(seed + epoch)
 
 
-def _evaluate(
-    accelerator: Accelerator, model: torch.nn.Module, loader: Any, logits_fn: LogitsFn
-) -> dict[str, float]:
-    """Validation macro-F1 and accuracy of ``model`` on ``loader`` (all processes gathered)."""
-    model.eval()
-    preds, labels = [], []
-    num_classes = 0
-    with torch.inference_mode():
+# ---------------------------------------------------------------------------------------------
+# One epoch of training, one evaluation
+
+
+@dataclass
+class _Optimisation:
+    """The optimizer side of a training: one step per ``accumulation`` batches."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: torch.amp.GradScaler | None
+    max_grad_norm: float | None
+    accumulation: int
+
+
+def train_one_epoch(
+    setup: _Setup, loader: Any, loss_fn: LossFn, optimisation: _Optimisation, *,
+    epoch: int, config: TrainConfig,
+) -> dict[str, float]:  # fmt: skip
+    """Trains one epoch; returns ``epoch``, ``train_loss``, ``samples_per_s``, ``seconds``,
+    ``lr``."""
+    accelerator, model = setup.accelerator, setup.model
+    model.train()
+    started, seen, steps = time.perf_counter(), 0, 0
+    # Summed on the device: reading it every step would wait for the GPU each time.
+    loss_sum = torch.zeros((), device=setup.device)
+    bar = tqdm(
+        total=len(loader), desc=f"{config.name} epoch {epoch}/{config.epochs}",
+        disable=_bar_disabled(accelerator, config.progress), leave=False, dynamic_ncols=True,
+    )  # fmt: skip
+    for step, batch in enumerate(loader, start=1):
+        # The last batches of an epoch make a (smaller) step of their own.
+        sync = step % optimisation.accumulation == 0 or step == len(loader)
+        with setup.no_sync(sync):
+            with setup.autocast():
+                loss = loss_fn(model, batch)
+            scaled = optimisation.scaler.scale(loss) if optimisation.scaler else loss
+            (scaled / optimisation.accumulation).backward()
+        if sync:
+            _optimizer_step(setup, optimisation)
+        loss_sum += loss.detach().float()
+        steps += 1
+        seen += _batch_size(batch) * setup.processes
+        if not bar.disable and steps % _POSTFIX_EVERY == 1:
+            bar.set_postfix(loss=f"{loss_sum.item() / steps:.4f}")
+        bar.update()
+    bar.close()
+    if not steps:
+        raise ValueError(f"{config.name}: the training data loader yielded no batches")
+    seconds = time.perf_counter() - started
+    mean_loss = loss_sum / steps
+    if setup.accelerated:
+        mean_loss = accelerator.reduce(mean_loss, reduction="mean")
+    return {
+        "epoch": epoch,
+        "train_loss": mean_loss.item(),
+        "samples_per_s": seen / seconds,
+        "seconds": seconds,
+        "lr": optimisation.optimizer.param_groups[0]["lr"],
+    }
+
+
+def _optimizer_step(setup: _Setup, optimisation: _Optimisation) -> None:
+    optimizer, scaler = optimisation.optimizer, optimisation.scaler
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+    if optimisation.max_grad_norm:
+        torch.nn.utils.clip_grad_norm_(setup.plain.parameters(), optimisation.max_grad_norm)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    if optimisation.scheduler is not None:
+        optimisation.scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def evaluate(setup: _Setup, loader: Any, logits_fn: LogitsFn) -> dict[str, float]:
+    """Validation macro-F1 and accuracy (every process's rows gathered, each row once)."""
+    if loader is None:
+        return {"val_macro_f1": float("nan"), "val_accuracy": float("nan")}
+    setup.model.eval()
+    preds, labels, num_classes = [], [], 0
+    with torch.inference_mode(), setup.autocast():
         for batch in loader:
-            logits = logits_fn(model, batch)
+            logits = logits_fn(setup.model, batch)
             num_classes = logits.shape[-1]
-            pred, label = accelerator.gather_for_metrics((logits.argmax(-1), batch["labels"]))
+            pred, label = setup.gather((logits.argmax(-1), batch["labels"]))
             preds.append(pred.cpu())
             labels.append(label.cpu())
-    model.train()
     if not preds:
         return {"val_macro_f1": float("nan"), "val_accuracy": float("nan")}
     y_pred, y_true = torch.cat(preds).numpy(), torch.cat(labels).numpy()
@@ -257,10 +406,8 @@ def _evaluate(
     }
 
 
-def _is_better(score: float, best: float) -> bool:
-    if math.isnan(score):
-        return math.isnan(best)
-    return math.isnan(best) or score > best
+# ---------------------------------------------------------------------------------------------
+# fit
 
 
 def fit(
@@ -276,17 +423,19 @@ def fit(
 ) -> FitResult:
     """Trains ``model``, keeping the epoch with the best validation macro-F1.
 
-    With ``config.checkpoint_dir`` set, the state is saved after every epoch and a run that
-    finds a checkpoint there (made with the same ``config.fingerprint``) resumes after its last
-    completed epoch; a finished run returns the best weights at once.
+    With ``config.checkpoint_dir`` set, a checkpoint made from the same fingerprint (settings,
+    data, and the initial weights of ``model``) is resumed after its last completed epoch, or
+    reused without training when it is finished; anything else starts over, and the log says
+    what changed.
 
     Args:
-        model: The network; its weights are updated in place.
+        model: The network (on the CPU, untrained or continuing an earlier stage); its weights
+            are updated in place.
         train_loader: Training batches (dicts with ``"labels"``).
         val_loader: Validation batches, scored each epoch (``None``: keep the last epoch).
         optimizer: Optimizer over ``model``'s parameters.
         scheduler: Learning-rate scheduler stepped once per optimizer step, or ``None``. Size
-            it with :func:`optimizer_steps` on the unprepared ``train_loader``.
+            it with :func:`optimizer_steps`.
         loss_fn: ``loss_fn(model, batch)`` → scalar training loss.
         logits_fn: ``logits_fn(model, batch)`` → ``[B, C]`` class logits.
         config: Epochs, precision, accumulation, early stopping, seed, checkpoint folder.
@@ -294,166 +443,116 @@ def fit(
     Returns:
         A :class:`FitResult` whose model holds the best epoch's weights.
     """
-    set_seed(config.seed)
-    accelerator = make_accelerator(
-        config.mixed_precision, config.gradient_accumulation_steps, config.cpu, config.compile
+    fingerprint = Fingerprint(
+        {**config.fingerprint.parts, "initial weights": model_digest(model)}
     )
-    prepared = accelerator.prepare(model, optimizer, train_loader, *filter(None, [scheduler]))
-    model, optimizer, train_loader = prepared[:3]
-    scheduler = prepared[3] if scheduler is not None else None
-    if val_loader is not None:
-        val_loader = accelerator.prepare(val_loader)
-    unwrapped = accelerator.unwrap_model(model, keep_torch_compile=False)
-
-    history: list[dict[str, float]] = []
-    best_epoch, best_score, best_state = 0, float("nan"), None
-    epochs_done, bad_epochs, finished = 0, 0, False
-
-    state = load_checkpoint(config.checkpoint_dir)
-    if state is not None and state.get("fingerprint") != config.fingerprint:
-        logger.warning(
-            "%s: ignoring checkpoint %s, made with other settings; starting over",
-            config.name,
-            checkpoint_path(config.checkpoint_dir),
-        )
-        state = None
-    if state is not None:
-        unwrapped.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.scheduler.load_state_dict(state["scheduler"])
-        if accelerator.scaler is not None and state.get("scaler") is not None:
-            accelerator.scaler.load_state_dict(state["scaler"])
-        history = state["history"]
-        best_epoch, best_score, best_state = (
-            state["best_epoch"],
-            state["best_score"],
-            state["best_state"],
-        )
-        epochs_done, bad_epochs = state["epochs_done"], state["bad_epochs"]
-        # Recomputed rather than read back, so that a larger patience continues an early stop.
-        finished = bool(config.patience) and bad_epochs >= config.patience
-        if finished or epochs_done >= config.epochs:
-            logger.info(
-                "%s: checkpoint %s is complete (%d epochs, best epoch %d, macro-F1 %.4f); "
-                "not training again",
-                config.name,
-                checkpoint_path(config.checkpoint_dir),
-                epochs_done,
-                best_epoch,
-                best_score,
-            )
-        else:
-            logger.info(
-                "%s: resuming from epoch %d (checkpoint %s)",
-                config.name,
-                epochs_done + 1,
-                checkpoint_path(config.checkpoint_dir),
-            )
-
-    model.train()
-    for epoch in range(epochs_done + 1, config.epochs + 1):
-        if finished:
-            break
-        set_seed(config.seed + epoch)
-        _set_epoch(train_loader, epoch, config.seed)
-        started, seen, loss_count = time.perf_counter(), 0, 0
-        # Summed on the device: reading it every step would wait for the GPU each time.
-        loss_sum = torch.zeros((), device=accelerator.device)
-        bar = tqdm(
-            total=len(train_loader),
-            desc=f"{config.name} epoch {epoch}/{config.epochs}",
-            disable=_bar_disabled(accelerator, config.progress),
-            leave=False,
-            dynamic_ncols=True,
-        )
-        for batch in train_loader:
-            with accelerator.accumulate(model):
-                loss = loss_fn(model, batch)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients and config.max_grad_norm:
-                    accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                optimizer.zero_grad()
-            loss_sum += loss.detach().float()
-            loss_count += 1
-            seen += _batch_size(batch) * accelerator.num_processes
-            if not bar.disable and (loss_count % _POSTFIX_EVERY == 1 or _POSTFIX_EVERY == 1):
-                elapsed = time.perf_counter() - started
-                bar.set_postfix(
-                    loss=f"{loss_sum.item() / loss_count:.4f}", samples_s=f"{seen / elapsed:.0f}"
-                )
-            bar.update()
-        bar.close()
-        seconds = time.perf_counter() - started
-        if not loss_count:
-            raise ValueError(f"{config.name}: the training data loader yielded no batches")
-        train_loss = accelerator.reduce(loss_sum / loss_count, reduction="mean").item()
-        record = {
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "samples_per_s": seen / seconds,
-            "seconds": seconds,
-            "lr": optimizer.param_groups[0]["lr"],
-        }
-        if val_loader is not None:
-            record.update(_evaluate(accelerator, model, val_loader, logits_fn))
-        else:
-            record.update({"val_macro_f1": float("nan"), "val_accuracy": float("nan")})
-        history.append(record)
-
-        score = record["val_macro_f1"]
-        if val_loader is None or _is_better(score, best_score):
-            best_epoch, best_score, best_state = epoch, score, cpu_state_dict(unwrapped)
-            bad_epochs = 0
-        else:
-            bad_epochs += 1
-        finished = bool(config.patience) and bad_epochs >= config.patience
+    saved = resume_point(config.checkpoint_dir, fingerprint, config.name)
+    state = train_state(saved)
+    if saved is not None and state.finished(config.epochs, config.patience):
+        return _reuse(model, saved, state, config)
+    if saved is not None and saved.get("finished"):
         logger.info(
-            "%s epoch %d/%d: train loss %.4f, val macro-F1 %.4f (best %.4f @ epoch %d), "
-            "%.0f samples/s, %.1f s",
-            config.name,
-            epoch,
-            config.epochs,
-            record["train_loss"],
-            score,
-            best_score,
-            best_epoch,
-            record["samples_per_s"],
-            seconds,
+            "%s: training again: the finished checkpoint keeps only its best weights, so it "
+            "cannot continue to %d epochs", config.name, config.epochs,
+        )  # fmt: skip
+        saved, state = None, TrainState()
+    set_seed(config.seed)
+    setup = _setup(
+        model, cpu=config.cpu, mixed_precision=config.mixed_precision, evaluation=False,
+        compile=config.compile, find_unused_parameters=config.find_unused_parameters,
+    )  # fmt: skip
+    optimisation = _Optimisation(
+        optimizer, scheduler,
+        torch.amp.GradScaler(setup.device.type) if setup.precision == "fp16" else None,
+        config.max_grad_norm, config.gradient_accumulation_steps,
+    )  # fmt: skip
+    best_state = _restore(saved, setup, optimisation, config)
+    loaders = setup.loader(train_loader), setup.loader(val_loader)
+    for epoch in range(state.epochs_done + 1, config.epochs + 1):
+        if state.stopped_early(config.patience):
+            break
+        _seed_epoch(loaders[0], epoch, config.seed)
+        record = train_one_epoch(
+            setup, loaders[0], loss_fn, optimisation, epoch=epoch, config=config
         )
-        if finished:
-            logger.info("%s: early stop, no better macro-F1 for %d epochs", config.name, bad_epochs)
-        if config.checkpoint_dir is not None:
-            accelerator.wait_for_everyone()
-            if accelerator.is_main_process:
-                save_checkpoint(
-                    {
-                        "fingerprint": config.fingerprint,
-                        "config": asdict(config),
-                        "model": cpu_state_dict(unwrapped),
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": _state_dict(scheduler and scheduler.scheduler),
-                        "scaler": _state_dict(accelerator.scaler),
-                        "epochs_done": epoch,
-                        "history": history,
-                        "best_epoch": best_epoch,
-                        "best_score": best_score,
-                        "best_state": best_state,
-                        "bad_epochs": bad_epochs,
-                        "finished": finished or epoch == config.epochs,
-                    },
-                    config.checkpoint_dir,
-                )
-            accelerator.wait_for_everyone()
+        record.update(evaluate(setup, loaders[1], logits_fn))
+        improved = val_loader is None or state.is_better(record["val_macro_f1"])
+        state.record(record, improved)
+        if improved:
+            best_state = cpu_state_dict(setup.plain)
+        _log_epoch(config, state, record)
+        if config.checkpoint_every_epoch and not state.finished(config.epochs, config.patience):
+            _save(setup, config, training_checkpoint(
+                fingerprint=fingerprint, state=state, model=setup.plain, best_state=best_state,
+                optimizer=optimizer, scheduler=scheduler, scaler=optimisation.scaler,
+            ))  # fmt: skip
+    _save(setup, config, finished_checkpoint(fingerprint, state, best_state))
+    plain = setup.release()
+    plain.load_state_dict(best_state)
+    return FitResult(plain.eval(), state.best_epoch, state.best_score, state.history)
 
-    if best_state is not None:
-        unwrapped.load_state_dict(best_state)
-    unwrapped = _release(accelerator, model)
-    unwrapped.eval()
-    return FitResult(model=unwrapped, best_epoch=best_epoch, best_score=best_score, history=history)
+
+def _restore(
+    saved: dict[str, Any] | None, setup: _Setup, optimisation: _Optimisation, config: TrainConfig
+) -> dict[str, torch.Tensor] | None:
+    """Loads a resumable checkpoint's weights and optimizer state; returns its best weights."""
+    if saved is None:
+        return None
+    setup.plain.load_state_dict(saved["model"])
+    optimisation.optimizer.load_state_dict(saved["optimizer"])
+    if optimisation.scheduler is not None and saved["scheduler"] is not None:
+        optimisation.scheduler.load_state_dict(saved["scheduler"])
+    if optimisation.scaler is not None and saved["scaler"] is not None:
+        optimisation.scaler.load_state_dict(saved["scaler"])
+    logger.info(
+        "%s: resuming from epoch %d (checkpoint %s)",
+        config.name, saved["state"]["epochs_done"] + 1, checkpoint_path(config.checkpoint_dir),
+    )  # fmt: skip
+    return saved["best_state"]
+
+
+def _reuse(
+    model: torch.nn.Module, saved: dict[str, Any], state: TrainState, config: TrainConfig
+) -> FitResult:
+    """A finished training from the same settings and data: its best weights, no training."""
+    model.load_state_dict(saved["best_state"])
+    logger.info(
+        "%s: reusing the finished training in %s (same settings and data; %d epochs, best "
+        "epoch %d, validation macro-F1 %.4f); not training again",
+        config.name, checkpoint_path(config.checkpoint_dir), state.epochs_done,
+        state.best_epoch, state.best_score,
+    )  # fmt: skip
+    return FitResult(model.eval(), state.best_epoch, state.best_score, state.history, reused=True)
+
+
+def _save(setup: _Setup, config: TrainConfig, checkpoint: dict[str, Any]) -> None:
+    if config.checkpoint_dir is None:
+        return
+    distributed = setup.processes > 1
+    if distributed:
+        setup.accelerator.wait_for_everyone()
+    if not distributed or setup.accelerator.is_main_process:
+        save_checkpoint(checkpoint, config.checkpoint_dir)
+    if distributed:
+        setup.accelerator.wait_for_everyone()
+
+
+def _log_epoch(config: TrainConfig, state: TrainState, record: dict[str, float]) -> None:
+    logger.info(
+        "%s epoch %d/%d: train loss %.4f, val macro-F1 %.4f (best %.4f @ epoch %d), "
+        "%.0f samples/s, %.1f s",
+        config.name, record["epoch"], config.epochs, record["train_loss"],
+        record["val_macro_f1"], state.best_score, state.best_epoch, record["samples_per_s"],
+        record["seconds"],
+    )  # fmt: skip
+    if state.stopped_early(config.patience):
+        logger.info(
+            "%s: early stop, no better macro-F1 for %d epochs", config.name, state.bad_epochs
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# predict
 
 
 def predict(
@@ -477,7 +576,7 @@ def predict(
             return ``(logits, features)`` to share one forward pass, and ``logits_fn`` is then
             not called.
         mixed_precision: ``"no"``, ``"fp16"``, ``"bf16"`` or ``"auto"``.
-        cpu: Force the CPU.
+        cpu: Predict on the CPU even when the process has a GPU.
         progress: Show a progress bar (only on a terminal).
         desc: Progress bar label.
 
@@ -485,74 +584,51 @@ def predict(
         ``(probs, features)``: softmax probabilities ``[N, C]`` float32, and the features
         ``[N, D]`` float32 (``None`` without ``features_fn``).
     """
-    accelerator = make_accelerator(mixed_precision, cpu=cpu)
-    model = accelerator.prepare_model(model, evaluation_mode=True)
-    loader = accelerator.prepare(loader)
     was_training = model.training
-    model.eval()
+    setup = _setup(model, cpu=cpu, mixed_precision=mixed_precision, evaluation=True)
+    setup.model.eval()
     probs, features = [], []
-    with torch.inference_mode(), accelerator.autocast():
-        for batch in tqdm(
-            loader,
-            desc=desc,
-            disable=_bar_disabled(accelerator, progress),
-            leave=False,
-            dynamic_ncols=True,
-        ):
-            feats = None
-            if features_fn is not None:
-                out = features_fn(model, batch)
-                logits, feats = out if isinstance(out, tuple) else (logits_fn(model, batch), out)
-            else:
-                logits = logits_fn(model, batch)
+    with torch.inference_mode(), setup.autocast():
+        for batch in _batches(setup, loader, desc, progress):
+            logits, feats = _forward(setup.model, batch, logits_fn, features_fn)
             batch_probs = torch.softmax(logits.float(), dim=-1)
             if feats is None:
-                probs.append(accelerator.gather_for_metrics(batch_probs).cpu())
+                probs.append(setup.gather(batch_probs).cpu())
             else:
-                gathered = accelerator.gather_for_metrics((batch_probs, feats.float()))
+                gathered = setup.gather((batch_probs, feats.float()))
                 probs.append(gathered[0].cpu())
                 features.append(gathered[1].cpu())
-    _release(accelerator, model).train(was_training)
+    setup.release().train(was_training)
     probs_array = torch.cat(probs).numpy().astype(np.float32) if probs else np.zeros((0, 0))
     if features_fn is None:
         return probs_array, None
     return probs_array, torch.cat(features).numpy().astype(np.float32)
 
 
+def _batches(setup: _Setup, loader: DataLoader, desc: str, progress: bool) -> Iterator[Batch]:
+    bar_off = _bar_disabled(setup.accelerator, progress)
+    yield from tqdm(setup.loader(loader), desc=desc, disable=bar_off, leave=False)
+
+
+def _forward(
+    model: torch.nn.Module, batch: Batch, logits_fn: LogitsFn, features_fn: FeaturesFn | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    if features_fn is None:
+        return logits_fn(model, batch), None
+    out = features_fn(model, batch)
+    return out if isinstance(out, tuple) else (logits_fn(model, batch), out)
+
+
 def optimizer_steps(train_loader: DataLoader, epochs: int, gradient_accumulation_steps: int) -> int:
     """Number of optimizer (and scheduler) steps ``fit`` will take, for sizing a scheduler.
 
     Args:
-        train_loader: The training loader, before ``accelerate`` prepares it.
+        train_loader: The training loader, before it is sharded across processes.
         epochs: Number of epochs.
         gradient_accumulation_steps: Batches per optimizer step.
 
     Returns:
-        ``epochs × ceil(batches per epoch / accumulation)``.
+        ``epochs × ceil(batches per epoch / accumulation / processes)``.
     """
-    return epochs * math.ceil(len(train_loader) / gradient_accumulation_steps)
-
-
-def linear_warmup_decay(
-    optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float = 0.1
-) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up over ``warmup_fraction`` of the steps, then linear decay to 0 (the paper's
-    schedule for the text model).
-
-    Args:
-        optimizer: The optimizer whose learning rates are scaled.
-        total_steps: Total optimizer steps (see :func:`optimizer_steps`).
-        warmup_fraction: Share of the steps spent warming up.
-
-    Returns:
-        A ``LambdaLR`` scheduler to step once per optimizer step.
-    """
-    total_steps = max(1, total_steps)
-    warmup = int(round(warmup_fraction * total_steps))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    batches = -(-len(train_loader) // max(1, world_size()))
+    return epochs * -(-batches // gradient_accumulation_steps)

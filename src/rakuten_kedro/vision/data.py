@@ -25,6 +25,12 @@ class ImageCacheLike(Protocol):
 
     def images(self, size: int) -> np.ndarray: ...
 
+    def pixel_digests(self, size: int) -> np.ndarray:
+        """``(N, 16)`` uint8, aligned with ``row_ids``: row ``i`` is the content digest of
+        ``images(size)[i]`` (``image_cache.pixel_digest``), so the pixels of the rows a model
+        learns from are fingerprinted as ``digest(cache.pixel_digests(size)[positions])``."""
+        ...
+
 
 def cache_images(cache: ImageCacheLike, size: int) -> np.ndarray:
     """The cache's (N, size, size, 3) uint8 array, with a clear error for a missing size."""

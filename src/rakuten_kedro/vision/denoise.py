@@ -247,6 +247,7 @@ def out_of_fold_probs(
     num_classes: int,
     params: dict,
     checkpoint_root: str | Path | None = None,
+    pixel_digests: np.ndarray | None = None,
 ) -> np.ndarray:
     """Train one classifier per fold and predict the rows it did not train on.
 
@@ -261,6 +262,7 @@ def out_of_fold_probs(
         num_classes: Number of classes.
         params: ``model`` (builder kwargs), ``train`` (stage settings), ``augment``, ``run``.
         checkpoint_root: Folder for per-fold checkpoints (resume), or None.
+        pixel_digests: The cache's per-row digests aligned with ``images`` (fingerprints).
 
     Returns:
         (n_train, num_classes) float32 probabilities, row ``i`` from the model of fold
@@ -287,6 +289,7 @@ def out_of_fold_probs(
             checkpoint_dir=None
             if checkpoint_root is None
             else Path(checkpoint_root) / f"fold{fold}",
+            pixel_digests=pixel_digests,
         )
         fold_probs, _ = predict_image_classifier(
             result.model,

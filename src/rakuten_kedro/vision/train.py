@@ -9,8 +9,6 @@ and :func:`predict_image_classifier`.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 from collections.abc import Callable
@@ -22,8 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rakuten_kedro.fingerprint import Fingerprint, digest
 from rakuten_kedro.models.image import ResNetClassifier, locate_weights
-from rakuten_kedro.training.loop import FitResult, TrainConfig, fit, predict
+from rakuten_kedro.training.loop import RUN_ONLY_SETTINGS, FitResult, TrainConfig, fit, predict
 from rakuten_kedro.vision.augment import AugmentConfig, augment_batch
 from rakuten_kedro.vision.data import CachedImageDataset, image_loader
 from rakuten_kedro.vision.region_confusion import (
@@ -33,10 +32,6 @@ from rakuten_kedro.vision.region_confusion import (
 )
 
 logger = logging.getLogger(__name__)
-
-#: Stage settings that do not change what is trained, so changing them keeps a checkpoint valid.
-_RESUMABLE_CHANGES = ("eval_batch_size",)
-
 
 @dataclass(frozen=True)
 class DCLConfig:
@@ -170,7 +165,7 @@ def sgd_with_step_decay(
     lr_step_epochs: int,
     lr_gamma: float,
     head_lr_multiplier: float = 1.0,
-) -> tuple[torch.optim.SGD, torch.optim.lr_scheduler.LambdaLR]:
+) -> tuple[torch.optim.SGD, torch.optim.lr_scheduler.StepLR]:
     """SGD (momentum) with lr × ``lr_gamma`` every ``lr_step_epochs`` epochs (paper: 0.1, 12).
 
     The loop steps schedulers once per optimizer step, so the epoch-based decay is expressed
@@ -185,21 +180,51 @@ def sgd_with_step_decay(
         groups.append({"params": model.dcl_head_parameters(), "lr": lr * head_lr_multiplier})
     optimizer = torch.optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
     step_size = max(1, lr_step_epochs * steps_per_epoch)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_gamma ** (step // step_size)
+    return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, step_size, gamma=lr_gamma)
+
+
+def pixels_digest(
+    images: np.ndarray, positions: np.ndarray, pixel_digests: np.ndarray | None = None
+) -> str:
+    """Digest of the photos at ``positions`` of the cache array ``images``, in order.
+
+    Args:
+        images: Cache array (N, S, S, 3).
+        positions: The rows a model learns from (or is scored on).
+        pixel_digests: The cache's per-row digests at that size (``ImageCache.pixel_digests``),
+            computed once when the cache was built; ``None`` hashes the pixels themselves
+            (small in-memory arrays: tests, notebooks).
+
+    Returns:
+        32 hex digits; changes when one pixel of one of those photos changes.
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    if pixel_digests is not None:
+        return digest(np.asarray(pixel_digests)[positions])
+    return digest(np.ascontiguousarray(images[positions]))
+
+
+def image_fingerprint(  # noqa: PLR0913 - one argument per thing a training depends on
+    *,
+    settings: dict[str, Any],
+    images: np.ndarray,
+    pixel_digests: np.ndarray | None,
+    train_positions: np.ndarray,
+    train_labels: np.ndarray,
+    val_positions: np.ndarray | None,
+    val_labels: np.ndarray | None,
+) -> Fingerprint:
+    """What an image training depends on besides its initial weights: settings, the pixels and
+    labels of its training rows, and those of the validation rows that pick its best epoch."""
+    no_rows = np.zeros(0, dtype=np.int64)
+    val_positions = no_rows if val_positions is None else val_positions
+    return Fingerprint.of(
+        settings=settings,
+        training_pixels=pixels_digest(images, train_positions, pixel_digests),
+        training_labels=np.asarray(train_labels, dtype=np.int64),
+        validation_pixels=pixels_digest(images, val_positions, pixel_digests),
+        validation_labels=no_rows if val_labels is None else np.asarray(val_labels, np.int64),
     )
-    return optimizer, scheduler
-
-
-def fingerprint(*parts: Any) -> str:
-    """A short stable hash of JSON-able settings and id arrays (identifies a checkpoint)."""
-    digest = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            digest.update(np.ascontiguousarray(part).tobytes())
-        else:
-            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
-    return digest.hexdigest()[:16]
 
 
 def fit_image_classifier(
@@ -216,6 +241,7 @@ def fit_image_classifier(
     run: dict | None = None,
     name: str = "image",
     checkpoint_dir: str | Path | None = None,
+    pixel_digests: np.ndarray | None = None,
 ) -> FitResult:
     """Train ``model`` on cache rows, plain or with DCL, keeping the best validation epoch.
 
@@ -232,6 +258,8 @@ def fit_image_classifier(
         run: ``mixed_precision``, ``num_workers``, ``seed``, ``cpu``, ``progress``.
         name: Shown in logs and progress bars.
         checkpoint_dir: Per-epoch checkpoint folder for resume (None: none).
+        pixel_digests: The cache's per-row digests aligned with ``images`` (see
+            :func:`pixels_digest`), so a checkpoint is reused only for the same photos.
 
     Returns:
         The loop's ``FitResult`` (model with the best epoch's weights).
@@ -285,12 +313,19 @@ def fit_image_classifier(
         max_grad_norm=run.get("max_grad_norm"),
         progress=bool(run.get("progress", True)),
         compile=bool(run.get("compile", False)),
-        fingerprint=fingerprint(
-            {k: v for k, v in stage.items() if k not in _RESUMABLE_CHANGES},
-            augment,
-            dcl,
-            model.build_config,
-            train_positions,
+        fingerprint=image_fingerprint(
+            settings={
+                "stage": {k: v for k, v in stage.items() if k not in RUN_ONLY_SETTINGS},
+                "augment": augment,
+                "dcl": dcl,
+                "run": {k: v for k, v in run.items() if k not in RUN_ONLY_SETTINGS},
+            },
+            images=images,
+            pixel_digests=pixel_digests,
+            train_positions=train_positions,
+            train_labels=train_labels,
+            val_positions=val_positions,
+            val_labels=val_labels,
         ),
         name=name,
     )

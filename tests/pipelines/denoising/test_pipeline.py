@@ -9,6 +9,7 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset, ParquetDataset
 from matplotlib.figure import Figure
 
+from rakuten_kedro.datasets.checkpoints import CheckpointsDataset
 from rakuten_kedro.datasets.label_noise import LabelNoiseDataset
 from rakuten_kedro.pipelines.denoising.nodes import score_denoising
 from rakuten_kedro.pipelines.denoising.pipeline import create_pipeline
@@ -44,6 +45,7 @@ def make_catalog(tmp_path, products, cache, truth_dataset):
             "image_cache": MemoryDataset(cache, copy_mode="assign"),
             "label_encoding": MemoryDataset({"codes": CODES}),
             "params:denoising": MemoryDataset(PARAMS),
+            "checkpoints": CheckpointsDataset(path=str(tmp_path / "checkpoints")),
             "demo_label_noise": truth_dataset,
         }
     )

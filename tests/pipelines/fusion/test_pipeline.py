@@ -14,6 +14,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from rakuten_kedro.codes import PRDTYPECODES
+from rakuten_kedro.datasets.checkpoints import CheckpointsDataset
 from rakuten_kedro.datasets.submission import SubmissionDataset
 from rakuten_kedro.datasets.torch_model import TorchModelDataset
 from rakuten_kedro.fusion.members import EnsembleMember
@@ -106,6 +107,8 @@ def run_outputs(tmp_path_factory):
         "fusion_a_2layer.fusion_model",
     ):  # fmt: skip
         datasets[name] = KeptDataset(copy_mode="assign")
+    checkpoints = tmp_path_factory.mktemp("checkpoints")
+    datasets["checkpoints"] = CheckpointsDataset(path=str(checkpoints))
     submission_path = tmp_path_factory.mktemp("out") / "submission.csv"
     datasets["submission"] = SubmissionDataset(filepath=str(submission_path), source="demo")
     catalog = DataCatalog(datasets=datasets)

@@ -11,6 +11,7 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import ParquetDataset
 
 import rakuten_kedro.vision.train as train_module
+from rakuten_kedro.datasets.checkpoints import CheckpointsDataset
 from rakuten_kedro.datasets.torch_model import TorchModelDataset
 from rakuten_kedro.models.image import ResNetClassifier
 from rakuten_kedro.pipelines.image_model.nodes import predict_image_model, train_first_stage
@@ -56,9 +57,8 @@ def make_catalog(tmp_path, data, variant="image_dcl_clean"):
             f"params:{variant}.stage1": MemoryDataset(STAGE1),
             f"params:{variant}.stage2": MemoryDataset(STAGE2),
             f"params:{variant}.augment": MemoryDataset(AUGMENT),
-            f"params:{variant}.run": MemoryDataset(
-                {**RUN, "checkpoint_root": str(tmp_path / "checkpoints")}
-            ),
+            f"params:{variant}.run": MemoryDataset(RUN),
+            "checkpoints": CheckpointsDataset(path=str(tmp_path / "checkpoints")),
             # Read back after the run, so kept in a file (the runner frees consumed memory data).
             f"{variant}.val_probs": ParquetDataset(filepath=str(tmp_path / "val_probs.parquet")),
             f"{variant}.image_model": TorchModelDataset(filepath=str(tmp_path / "image_model")),
@@ -77,7 +77,7 @@ def test_variants_are_namespaced():
     datasets = {name for name in pipeline.inputs() if not name.startswith("params:")}
     assert datasets == {
         "products", "test_products", "label_encoding", "image_cache", "test_image_cache",
-        "clean_training_ids",
+        "clean_training_ids", "checkpoints",
     }  # fmt: skip
     # The noisy variant learns from every training product, the clean one from denoising's.
     noisy = variant_pipeline("image_plain_noisy", "all_training_ids")
@@ -121,13 +121,12 @@ def test_two_stage_dcl_end_to_end_and_artifacts_reload(tmp_path, data):
 def test_interrupted_training_resumes(tmp_path, data, monkeypatch, caplog):
     products, _, cache, _, _ = data
     train_ids = products.loc[products["split"] == "train", ["row_id"]]
-    run = {**RUN, "checkpoint_root": str(tmp_path)}
     stage = {**STAGE1, "epochs": 2}
 
     def train():
         return train_first_stage(
             "from scratch", products, train_ids, cache, {"codes": CODES}, {"depth": 18}, stage,
-            AUGMENT, run, variant="v",
+            AUGMENT, RUN, tmp_path, variant="v",
         )  # fmt: skip
 
     real_loss = train_module.plain_loss_fn
@@ -149,8 +148,8 @@ def test_interrupted_training_resumes(tmp_path, data, monkeypatch, caplog):
     with pytest.raises(KeyboardInterrupt):
         train()
     state = load_checkpoint(tmp_path / "v" / "stage1")
-    assert state["epochs_done"] == 1
-    first_epoch = state["history"][0]
+    assert state["state"]["epochs_done"] == 1
+    first_epoch = state["state"]["history"][0]
 
     monkeypatch.setattr(train_module, "plain_loss_fn", real_loss)
     with caplog.at_level(logging.INFO):

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
+from kedro.io import DataCatalog, DatasetError, MemoryDataset
+from kedro.runner import SequentialRunner
 
+from rakuten_kedro.codes import PRDTYPECODE_NAMES, PRDTYPECODES
+from rakuten_kedro.datasets import ImageCacheDataset
+from rakuten_kedro.datasets.new_products import NewProductsDataset
+from rakuten_kedro.datasets.predictions import PredictionsDataset
 from rakuten_kedro.fusion.members import EnsembleMember
+from rakuten_kedro.hooks import DiscardStalePredictionsHooks
+from rakuten_kedro.models.fusion import build_decision_fold_ensemble
+from rakuten_kedro.models.image import build_image_classifier
 from rakuten_kedro.pipelines.predict import create_pipeline
 from rakuten_kedro.pipelines.predict.nodes import predict_new_products
+from rakuten_kedro.text.tfidf import train_tfidf_classifier
+from tests.fixtures import make_products, write_challengedata_folder
 
 MEMBERS = [
     EnsembleMember("m1", "text_transformer", "image_dcl_clean", "two_layer"),
@@ -27,16 +41,129 @@ def test_pipeline_uses_only_trained_artifacts():
     assert pipeline.outputs() == {"predictions"}
 
 
-def test_predictions_fall_back_to_text_without_a_photo(caplog):
+PREDICT = {"input_dir": "new_products", "top_k": 2, "low_confidence_below": 0.5}
+
+
+def predictions(caplog) -> pd.DataFrame:
     new_products = pd.DataFrame({"row_id": [1, 2], "productid": [10, 20], "imageid": [5, 6]})
     cache = SimpleNamespace(issues=pd.DataFrame({"row_id": [2], "problem": ["missing"]}))
-    member = {"votes": np.array([1, 1]), "probs": np.array([[0.2, 0.7, 0.1], [0.3, 0.4, 0.3]])}
+    member = {
+        "votes": np.array([1, 1]),
+        "probs": np.array([[0.2, 0.7, 0.1], [0.3, 0.4, 0.3]]),
+        "models": "abc",
+    }
     text = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
     with caplog.at_level(logging.WARNING):
-        table = predict_new_products(
-            new_products, cache, {"codes": [10, 40, 50]}, {"top_k": 2}, text, member, member
+        return predict_new_products(
+            new_products, cache, {"codes": [10, 40, 50]}, PREDICT, text, member, member
         )
+
+
+def test_predictions_fall_back_to_text_without_a_photo(caplog):
+    table = predictions(caplog)
     assert table["prdtypecode"].tolist() == [40, 50]
     assert table["answered_from"].tolist() == ["ensemble", "text_only"]
     assert table["top2_prdtypecode"].tolist() == [10, 10]
     assert "classified from their text only" in caplog.text
+
+
+def test_predictions_name_each_code_flag_low_confidence_and_say_where_they_come_from(
+    caplog, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    table = predictions(caplog)
+    assert list(table.columns) == [
+        "row_id", "productid", "imageid", "prdtypecode", "category", "probability",
+        "top2_prdtypecode", "top2_category", "top2_probability",
+        "low_confidence", "answered_from", "input_dir", "models",
+    ]  # fmt: skip
+    assert table["category"].tolist() == ["imported video games", "gaming accessories"]
+    assert table["top2_category"].tolist() == ["used books", "used books"]
+    assert np.allclose(table["probability"], [0.7, 0.8])
+    assert table["low_confidence"].tolist() == [False, False]
+    low = predict_new_products(
+        pd.DataFrame({"row_id": [1], "productid": [10], "imageid": [5]}),
+        SimpleNamespace(issues=pd.DataFrame()),
+        {"codes": [10, 40, 50]},
+        PREDICT,
+        np.array([[0.4, 0.3, 0.3]]),
+        {"votes": np.array([0]), "probs": np.array([[0.4, 0.3, 0.3]]), "models": "abc"},
+    )
+    assert low["low_confidence"].tolist() == [True]
+    assert set(table["input_dir"]) == {str(tmp_path / "new_products")}
+    assert table["models"].nunique() == 1 and table["models"][0] != low["models"][0]
+
+
+# -- the whole pipeline on a folder, with small untrained stand-ins for the trained models -----
+
+TINY_MEMBERS = [EnsembleMember("m1", "text_tfidf", "image_x", "one_layer")]
+
+
+def tiny_catalog(input_dir: Path, tmp_path: Path) -> DataCatalog:
+    train = make_products(2)
+    tfidf = train_tfidf_classifier(
+        pd.DataFrame(
+            {
+                "title": train["designation"],
+                "description": train["description"].fillna(""),
+                "label": np.arange(len(train)) % 27,
+            }
+        ),
+        {"min_df": 1, "max_iter": 200},
+    )
+    memory = {
+        "label_encoding": {"codes": list(PRDTYPECODES)},
+        "text_tfidf.tfidf_model": tfidf,
+        "image_x.image_model": build_image_classifier(depth=18),
+        "m1.fusion_model": build_decision_fold_ensemble(num_folds=2),
+        "params:preprocessing.image_cache": {"sizes": [32]},
+        "params:image_x.stage1": {"cache_size": 32, "input_size": 32, "batch_size": 8},
+        "params:image_x.stage2": {"enabled": False},
+        "params:image_x.augment": {"crop_fraction": 0.875},
+        "params:image_x.run": {"cpu": True, "progress": False, "mixed_precision": "no"},
+        "params:predict": {"input_dir": str(input_dir), "top_k": 3, "low_confidence_below": 0.5},
+    }
+    return DataCatalog(
+        datasets={
+            **{name: MemoryDataset(value, copy_mode="assign") for name, value in memory.items()},
+            "new_raw_products": NewProductsDataset(input_dir=str(input_dir)),
+            "new_image_cache": ImageCacheDataset(path=str(tmp_path / "cache")),
+            "predictions": PredictionsDataset(filepath=str(tmp_path / "predictions.csv")),
+        }
+    )
+
+
+def run_predict(input_dir: Path, tmp_path: Path) -> None:
+    pipeline = create_pipeline(members=TINY_MEMBERS)
+    catalog = tiny_catalog(input_dir, tmp_path)
+    DiscardStalePredictionsHooks().before_pipeline_run(pipeline=pipeline, catalog=catalog)
+    SequentialRunner().run(pipeline, catalog)
+
+
+@pytest.fixture
+def stale_predictions(tmp_path: Path) -> Path:
+    path = tmp_path / "predictions.csv"
+    path.write_text("row_id,prdtypecode\n1,10\n")  # from an earlier run on another folder
+    return path
+
+
+def test_a_predict_run_writes_one_named_table_that_says_where_it_comes_from(
+    tmp_path, stale_predictions, one_torch_thread
+):
+    folder = write_challengedata_folder(tmp_path / "new", n_per_code=1, n_test=6)
+    run_predict(folder, tmp_path)
+    table = pd.read_csv(stale_predictions)
+    assert table["row_id"].tolist() == list(range(27, 33))
+    assert table["category"].tolist() == [PRDTYPECODE_NAMES[c] for c in table["prdtypecode"]]
+    assert table["answered_from"].eq("ensemble").all()
+    assert set(table["input_dir"]) == {str(folder)}
+    assert table["models"].nunique() == 1 and re.fullmatch(r"[0-9a-f]{32}", table["models"][0])
+
+
+def test_a_failed_predict_run_leaves_no_predictions(tmp_path, stale_predictions):
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "products.csv").write_bytes(b"")
+    with pytest.raises(DatasetError, match=r"products.csv is empty \(0 bytes\)"):
+        run_predict(folder, tmp_path)
+    assert not stale_predictions.exists()

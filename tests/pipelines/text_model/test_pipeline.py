@@ -11,6 +11,7 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import ParquetDataset
 
+from rakuten_kedro.datasets.checkpoints import CheckpointsDataset
 from rakuten_kedro.datasets.hf_model import HFModelDataset
 from rakuten_kedro.pipelines.text_model.pipeline import (
     create_pipeline,
@@ -51,9 +52,8 @@ def make_catalog(tmp_path, products, test_products, variant="text_transformer"):
             "test_products": MemoryDataset(test_products),
             "label_encoding": MemoryDataset({"codes": CODES}),
             f"params:{variant}.model": MemoryDataset(TINY_MODEL),
-            f"params:{variant}.training": MemoryDataset(
-                {**TINY_TRAINING, "checkpoint_root": str(tmp_path / "checkpoints")}
-            ),
+            f"params:{variant}.training": MemoryDataset(TINY_TRAINING),
+            "checkpoints": CheckpointsDataset(path=str(tmp_path / "checkpoints")),
             f"{variant}.text_model": HFModelDataset(filepath=str(tmp_path / "text_model")),
             "params:text_tfidf.model": MemoryDataset({"min_df": 1, "C": 10.0}),
         }
@@ -69,7 +69,7 @@ def test_variants_are_namespaced_and_share_the_preprocessing_outputs():
         assert f"{variant}.text_model" in pipeline.all_outputs()
     assert {"text_tfidf.val_probs", "text_tfidf.test_probs", "text_tfidf.metrics"} <= outputs
     datasets = {name for name in pipeline.inputs() if not name.startswith("params:")}
-    assert datasets == {"products", "test_products", "label_encoding"}
+    assert datasets == {"products", "test_products", "label_encoding", "checkpoints"}
     assert "params:text_large.training" in pipeline.inputs()
     # The weights check runs before the training that needs them.
     names = [node.name for node in transformer_pipeline("text_base").nodes]
@@ -98,7 +98,7 @@ def test_from_scratch_transformer_end_to_end(tmp_path, caplog):
     assert metrics["macro_f1"] > 0.6  # chance: 0.2
     assert set(metrics["per_class_f1"]) == set(map(str, CODES))
 
-    history = load_checkpoint(tmp_path / "checkpoints" / "text_transformer")["history"]
+    history = load_checkpoint(tmp_path / "checkpoints" / "text_transformer")["state"]["history"]
     assert len(history) == TINY_TRAINING["epochs"]
     assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
 
@@ -112,7 +112,7 @@ def test_from_scratch_transformer_end_to_end(tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         SequentialRunner().run(transformer_pipeline("text_transformer"), catalog)
     assert "not training again" in caplog.text
-    assert "reusing the tokenizer" in caplog.text
+    assert "tokenizer: reusing" in caplog.text
     again = catalog.load("text_transformer.val_probs")
     np.testing.assert_allclose(again[PROBS_COLUMNS[1:]], val_probs[PROBS_COLUMNS[1:]], atol=1e-5)
 

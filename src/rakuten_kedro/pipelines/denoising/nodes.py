@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,12 +40,13 @@ def check_denoising_weights(params: dict[str, Any]) -> str:
     return source
 
 
-def cross_validate_image_model(
+def cross_validate_image_model(  # noqa: PLR0917 - Kedro passes node inputs positionally
     denoising_initial_weights: str,
     products: pd.DataFrame,
     image_cache: ImageCacheLike,
     label_encoding: dict[str, Any],
     params: dict[str, Any],
+    checkpoints: Path,
 ) -> pd.DataFrame:
     """Out-of-fold class probabilities of every training product (k-fold image models).
 
@@ -55,13 +57,15 @@ def cross_validate_image_model(
         label_encoding: ``{"codes": [...]}``.
         params: The ``denoising`` parameters (``folds``, ``seed``, ``model``, ``train``,
             ``augment``, ``run``).
+        checkpoints: The checkpoint root (fold ``k`` resumes from ``denoising/fold{k}``).
 
     Returns:
         ``row_id`` + one probability column per code, one row per training product.
     """
     codes = label_codes(label_encoding)
     train, val = rows_in_split(products, "train"), rows_in_split(products, "val")
-    images = cache_images(image_cache, params["train"]["cache_size"])
+    size = int(params["train"]["cache_size"])
+    images = cache_images(image_cache, size)
     labels = train["label"].to_numpy()
     folds = stratified_folds(labels, int(params["folds"]), int(params["seed"]), codes)
     probs = out_of_fold_probs(
@@ -73,7 +77,8 @@ def cross_validate_image_model(
         val_labels=val["label"].to_numpy(),
         num_classes=len(codes),
         params=params,
-        checkpoint_root=params.get("run", {}).get("checkpoint_root"),
+        checkpoint_root=Path(checkpoints) / "denoising",
+        pixel_digests=image_cache.pixel_digests(size),
     )
     accuracy = float((probs.argmax(1) == labels).mean())
     logger.info("denoising: out-of-fold agreement with the given labels %.3f", accuracy)

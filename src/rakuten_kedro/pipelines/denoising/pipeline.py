@@ -44,6 +44,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "image_cache",
                     "label_encoding",
                     "params:denoising",
+                    "checkpoints",
                 ],
                 outputs="denoising_oof_probs",
                 name="cross_validate_image_model_node",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -122,12 +123,15 @@ def _fusion_outputs(
     )
 
 
-def train_decision_fusion(
+def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positionally
     fusion_inputs: dict[str, Any],
     fusion_folds: pd.DataFrame,
     network: dict[str, Any],
     cross_validation: dict[str, Any],
     training: dict[str, Any],
+    checkpoints: Path,
+    *,
+    member: str,
 ) -> tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Trains the K fold networks of one decision-level fusion; scores it out-of-fold.
 
@@ -138,6 +142,8 @@ def train_decision_fusion(
             learn a correction on top of the product-of-experts fusion).
         cross_validation: ``fusion.cross_validation`` (``epoch_selection``).
         training: ``fusion.training`` (``epochs``, ``lr``, ``batch_size``, …).
+        checkpoints: The checkpoint root (the fold networks are kept in ``<member>/``).
+        member: The ensemble member (namespace) name.
 
     Returns:
         ``fusion_model`` (the K networks as one module), ``val_probs`` (out-of-fold),
@@ -157,11 +163,13 @@ def train_decision_fusion(
         residual=residual,
         test_inputs=fusion_inputs["test_inputs"],
         epoch_selection=cross_validation.get("epoch_selection", "inner"),
+        name=member,
+        checkpoint_dir=Path(checkpoints) / member,
         **training,
     )
     model = set_build_config(
         fold_ensemble(result),
-        "rakuten_kedro.models.fusion:build_decision_fold_ensemble",
+        "decision_fold_ensemble",
         metadata={"codes": fusion_inputs["codes"], "fold_best_epochs": result.best_epochs},
         num_folds=len(result.models),
         num_inputs=int(fusion_inputs["val_inputs"].shape[1]),
@@ -211,6 +219,7 @@ def train_feature_fusion(  # noqa: PLR0917 - Kedro passes node inputs positional
     fusion_folds: pd.DataFrame,
     feature_fusion: dict[str, Any],
     cross_validation: dict[str, Any],
+    checkpoints: Path,
     mode: str,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Feature-level fusion (one mode) on frozen features, scored out-of-fold on validation.
@@ -223,6 +232,8 @@ def train_feature_fusion(  # noqa: PLR0917 - Kedro passes node inputs positional
         fusion_folds: ``row_id``, ``fold`` (the decision fusion's folds).
         feature_fusion: ``feature_fusion`` parameters (network and training settings).
         cross_validation: ``fusion.cross_validation`` (``epoch_selection``).
+        checkpoints: The checkpoint root (the fold networks are kept in
+            ``feature_fusion_<mode>/``).
         mode: ``"concat"``, ``"sum"`` or ``"attention"``.
 
     Returns:
@@ -238,6 +249,7 @@ def train_feature_fusion(  # noqa: PLR0917 - Kedro passes node inputs positional
         num_classes=len(codes),
         mode=mode,
         epoch_selection=cross_validation.get("epoch_selection", "inner"),
+        checkpoint_dir=Path(checkpoints) / f"feature_fusion_{mode}",
         **feature_fusion,
     )
     metrics = classification_metrics(labels, result.oof_probs.argmax(axis=1), codes)

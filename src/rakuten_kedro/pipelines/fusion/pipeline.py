@@ -57,13 +57,15 @@ def decision_fusion_pipeline(member: EnsembleMember) -> Pipeline:
         [
             _stack_inputs_node(),
             Node(
-                train_decision_fusion,
+                update_wrapper(partial(train_decision_fusion, member=member.name),
+                               train_decision_fusion),  # fmt: skip
                 inputs=[
                     "fusion_inputs",
                     "fusion_folds",
                     "params:network",
                     "params:fusion.cross_validation",
                     "params:fusion.training",
+                    "checkpoints",
                 ],
                 outputs=["fusion_model", "val_probs", "test_probs", "test_predictions", "metrics"],
                 name="train_decision_fusion_node",
@@ -77,6 +79,7 @@ def decision_fusion_pipeline(member: EnsembleMember) -> Pipeline:
             "products": "products",
             "label_encoding": "label_encoding",
             "fusion_folds": "fusion_folds",
+            "checkpoints": "checkpoints",
             **_member_inputs(member),
         },
         parameters={
@@ -131,6 +134,7 @@ def feature_fusion_pipeline(member: EnsembleMember) -> Pipeline:
                     "fusion_folds",
                     "params:feature_fusion",
                     "params:fusion.cross_validation",
+                    "checkpoints",
                 ],
                 outputs=[f"feature_fusion_{mode}.val_probs", f"feature_fusion_{mode}.metrics"],
                 name=f"train_feature_fusion_{mode}_node",

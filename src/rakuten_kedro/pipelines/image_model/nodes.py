@@ -36,11 +36,6 @@ def _training_rows(products: pd.DataFrame, training_ids: pd.DataFrame) -> pd.Dat
     return train[train["row_id"].isin(training_ids["row_id"])]
 
 
-def _checkpoint_dir(run_params: dict[str, Any], variant: str, stage: str) -> Path | None:
-    root = run_params.get("checkpoint_root")
-    return None if root is None else Path(root) / variant / stage
-
-
 def check_image_weights(model_params: dict[str, Any], *, variant: str) -> str:
     """Fail fast, before any data is loaded, when pretrained weights are not on this machine.
 
@@ -97,6 +92,7 @@ def _fit_stage(  # noqa: PLR0917 - mirrors the node signatures that call it
         run=run_params,
         name=name,
         checkpoint_dir=checkpoint_dir,
+        pixel_digests=image_cache.pixel_digests(int(stage_params["cache_size"])),
     )
     summary = {"n_train": len(train), "dcl": dcl is not None, **history_summary(result)}
     return result.model.cpu().eval(), summary
@@ -112,6 +108,7 @@ def train_first_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
     stage_params: dict[str, Any],
     augment_params: dict[str, Any],
     run_params: dict[str, Any],
+    checkpoints: Path,
     *,
     variant: str,
 ) -> tuple[ResNetClassifier, dict[str, Any]]:
@@ -126,7 +123,8 @@ def train_first_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
         model_params: ``depth``, ``weights``, ``weights_path``.
         stage_params: ``cache_size``, ``input_size``, ``epochs``, ``batch_size``, ``lr``, …
         augment_params: ``crop_fraction``, ``rotation_degrees``, ``hflip``.
-        run_params: ``mixed_precision``, ``num_workers``, ``seed``, ``checkpoint_root``, …
+        run_params: ``mixed_precision``, ``num_workers``, ``seed``, …
+        checkpoints: The checkpoint root (stage 1 resumes from ``<variant>/stage1``).
         variant: The variant (namespace) name, for logs and checkpoints.
 
     Returns:
@@ -144,7 +142,7 @@ def train_first_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
         run_params,
         dcl=None,
         name=f"{variant} stage 1",
-        checkpoint_dir=_checkpoint_dir(run_params, variant, "stage1"),
+        checkpoint_dir=Path(checkpoints) / variant / "stage1",
     )
     return model, {"initial_weights": initial_weights, **summary}
 
@@ -157,6 +155,7 @@ def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
     stage_params: dict[str, Any],
     augment_params: dict[str, Any],
     run_params: dict[str, Any],
+    checkpoints: Path,
     *,
     variant: str,
 ) -> tuple[ResNetClassifier, dict[str, Any]]:
@@ -171,7 +170,8 @@ def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
             ``dcl`` (``enabled``, ``grid``, ``window``, ``loss_weights``,
             ``head_lr_multiplier``).
         augment_params: ``crop_fraction``, ``rotation_degrees``, ``hflip``.
-        run_params: ``mixed_precision``, ``num_workers``, ``seed``, ``checkpoint_root``, …
+        run_params: ``mixed_precision``, ``num_workers``, ``seed``, …
+        checkpoints: The checkpoint root (stage 2 resumes from ``<variant>/stage2``).
         variant: The variant (namespace) name.
 
     Returns:
@@ -195,7 +195,7 @@ def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
         run_params,
         dcl=dcl if use_dcl else None,
         name=f"{variant} stage 2" + (" (DCL)" if use_dcl else ""),
-        checkpoint_dir=_checkpoint_dir(run_params, variant, "stage2"),
+        checkpoint_dir=Path(checkpoints) / variant / "stage2",
     )
 
 

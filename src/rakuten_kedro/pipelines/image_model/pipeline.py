@@ -29,7 +29,9 @@ VARIANTS: dict[str, str] = {
     "image_plain_noisy": "all_training_ids",
 }
 #: Inputs shared by every variant.
-SHARED_INPUTS = {"products", "test_products", "label_encoding", "image_cache", "test_image_cache"}
+SHARED_INPUTS = {
+    "products", "test_products", "label_encoding", "image_cache", "test_image_cache", "checkpoints"
+}  # fmt: skip
 
 
 def _bind(func: Callable, variant: str) -> Callable:
@@ -66,6 +68,7 @@ def variant_pipeline(variant: str, training_ids: str) -> Pipeline:
                 "params:stage1",
                 "params:augment",
                 "params:run",
+                "checkpoints",
             ],
             ["stage1_model", "stage1_summary"],
             name="train_first_stage_node",
@@ -80,6 +83,7 @@ def variant_pipeline(variant: str, training_ids: str) -> Pipeline:
                 "params:stage2",
                 "params:augment",
                 "params:run",
+                "checkpoints",
             ],
             ["image_model", "stage2_summary"],
             name="train_second_stage_node",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 import torch
 
 from rakuten_kedro.datasets.image_cache import ImageCacheSpec
+from rakuten_kedro.fingerprint import digest, model_digest
 from rakuten_kedro.fusion.predict import (
     ensemble_with_text_fallback,
     fold_ensemble_predict,
@@ -44,7 +46,7 @@ def describe_new_photos(
 
 def transformer_probs(
     text_model: Any, new_products: pd.DataFrame, training_params: dict[str, Any]
-) -> np.ndarray:
+) -> tuple[np.ndarray, str]:
     """Class probabilities of a trained text transformer.
 
     Args:
@@ -53,7 +55,7 @@ def transformer_probs(
         training_params: The variant's ``training`` parameters (batch size, precision, cpu).
 
     Returns:
-        ``(N, C)`` probabilities in table order.
+        ``(N, C)`` probabilities in table order, and the model's digest (``models`` column).
     """
     probs, _ = predict_texts(
         text_model,
@@ -63,12 +65,12 @@ def transformer_probs(
         cpu=bool(training_params.get("cpu", False)),
         progress=bool(training_params.get("progress", True)),
     )
-    return probs
+    return probs, model_digest(text_model)
 
 
 def tfidf_probs(
     tfidf_model: Any, new_products: pd.DataFrame, label_encoding: dict[str, Any]
-) -> np.ndarray:
+) -> tuple[np.ndarray, str]:
     """Class probabilities of the trained TF-IDF model.
 
     Args:
@@ -77,9 +79,10 @@ def tfidf_probs(
         label_encoding: ``{"codes": [...]}``.
 
     Returns:
-        ``(N, C)`` probabilities in table order.
+        ``(N, C)`` probabilities in table order, and the model's digest (``models`` column).
     """
-    return tfidf_probabilities(tfidf_model, new_products, len(label_encoding["codes"]))
+    probs = tfidf_probabilities(tfidf_model, new_products, len(label_encoding["codes"]))
+    return probs, model_digest(tfidf_model)
 
 
 def image_probs(  # noqa: PLR0917 - Kedro passes node inputs positionally
@@ -90,7 +93,7 @@ def image_probs(  # noqa: PLR0917 - Kedro passes node inputs positionally
     stage2_params: dict[str, Any],
     augment_params: dict[str, Any],
     run_params: dict[str, Any],
-) -> np.ndarray:
+) -> tuple[np.ndarray, str]:
     """Class probabilities of a trained image model, at the resolution of its last stage.
 
     Args:
@@ -103,7 +106,8 @@ def image_probs(  # noqa: PLR0917 - Kedro passes node inputs positionally
         run_params: The variant's ``run`` parameters.
 
     Returns:
-        ``(N, C)`` probabilities in table order (placeholders' rows are ignored later).
+        ``(N, C)`` probabilities in table order (placeholders' rows are ignored later), and
+        the model's digest (``models`` column).
     """
     stage = stage2_params if stage2_params.get("enabled", True) else stage1_params
     probs, _ = predict_image_classifier(
@@ -116,24 +120,31 @@ def image_probs(  # noqa: PLR0917 - Kedro passes node inputs positionally
         run=run_params,
         desc="image new products",
     )
-    return probs
+    return probs, model_digest(image_model)
 
 
 def member_prediction(
-    fusion_model: torch.nn.Module, text_probs: np.ndarray, image_probs: np.ndarray
-) -> dict[str, np.ndarray]:
+    fusion_model: torch.nn.Module,
+    text_probs: np.ndarray,
+    image_probs: np.ndarray,
+    text_model_digest: str,
+    image_model_digest: str,
+) -> dict[str, Any]:
     """One ensemble member's fold vote and mean probabilities on the new products.
 
     Args:
         fusion_model: The member's saved fold networks.
         text_probs: Its text variant's ``(N, C)`` probabilities.
         image_probs: Its image variant's ``(N, C)`` probabilities.
+        text_model_digest: Its text model's digest.
+        image_model_digest: Its image model's digest.
 
     Returns:
-        ``{"votes": (N,), "probs": (N, C)}``.
+        ``{"votes": (N,), "probs": (N, C), "models": digest of its three models}``.
     """
     votes, probs = fold_ensemble_predict(fusion_model, [text_probs, image_probs])
-    return {"votes": votes, "probs": probs}
+    models = digest(text_model_digest, image_model_digest, model_digest(fusion_model))
+    return {"votes": votes, "probs": probs, "models": models}
 
 
 def predict_new_products(
@@ -142,7 +153,7 @@ def predict_new_products(
     label_encoding: dict[str, Any],
     predict_params: dict[str, Any],
     text_probs: np.ndarray,
-    *member_predictions: dict[str, np.ndarray],
+    *member_predictions: dict[str, Any],
 ) -> pd.DataFrame:
     """The ensemble's answer with its top-k codes; text-only where the photo is unusable.
 
@@ -150,13 +161,17 @@ def predict_new_products(
         new_products: The cleaned new products.
         new_image_cache: Their photos (its ``issues`` list the missing or unreadable ones).
         label_encoding: ``{"codes": [...]}``.
-        predict_params: ``predict`` parameters (``top_k``).
-        text_probs: The headline text variant's probabilities (the fallback).
+        predict_params: ``predict`` parameters (``input_dir``, ``top_k``,
+            ``low_confidence_below``).
+        text_probs: The headline text variant's probabilities (the fallback; it is the first
+            member's text model, so the members' digests cover it).
         *member_predictions: Every member's ``member_prediction``.
 
     Returns:
-        ``row_id, productid, imageid, prdtypecode, top1_prdtypecode, top1_probability, …,
-        answered_from`` (``ensemble`` or ``text_only``), in table order.
+        ``row_id, productid, imageid, prdtypecode, category, probability``, the runners-up
+        (``top2_prdtypecode, top2_category, top2_probability``, …), ``low_confidence``,
+        ``answered_from`` (``ensemble`` or ``text_only``), ``input_dir`` (absolute) and
+        ``models`` (a digest of every model used), in table order.
     """
     row_ids = new_products["row_id"].to_numpy(dtype=np.int64)
     bad = (
@@ -180,9 +195,12 @@ def predict_new_products(
         has_photo,
     )
     table = top_k_table(
-        row_ids, predicted, probs, label_encoding["codes"], int(predict_params.get("top_k", 3))
+        row_ids, predicted, probs, label_encoding["codes"], int(predict_params["top_k"])
     )
     table.insert(1, "productid", new_products["productid"].to_numpy())
     table.insert(2, "imageid", new_products["imageid"].to_numpy())
+    table["low_confidence"] = table["probability"] < float(predict_params["low_confidence_below"])
     table["answered_from"] = np.where(has_photo, "ensemble", "text_only")
+    table["input_dir"] = os.path.abspath(predict_params["input_dir"])
+    table["models"] = digest(*(member["models"] for member in member_predictions))
     return table

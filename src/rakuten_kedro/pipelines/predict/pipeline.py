@@ -4,7 +4,8 @@
 (``NewProductsDataset``: either Rakuten layout, or a CSV and photos), cleans the text as the
 preprocessing does, decodes the photos at the training sizes, runs every text and image variant
 the ensemble members use, each member's saved fold networks, and their vote; it writes
-``predictions`` (``data/07_model_output/predictions.csv``).
+``predictions`` (``data/07_model_output/predictions.csv``, with the input folder and a digest
+of the models on every row).
 """
 
 from __future__ import annotations
@@ -24,18 +25,22 @@ from rakuten_kedro.pipelines.preprocessing.nodes import clean_products
 from rakuten_kedro.pipelines.text_model.pipeline import TFIDF_VARIANTS
 
 
+def _outputs(variant: str) -> list[str]:
+    return [f"{variant}.new_probs", f"{variant}.model_digest"]
+
+
 def _text_node(variant: str) -> Node:
     if variant in TFIDF_VARIANTS:
         return Node(
             tfidf_probs,
             [f"{variant}.tfidf_model", "new_products", "label_encoding"],
-            f"{variant}.new_probs",
+            _outputs(variant),
             name=f"{variant}_new_probs_node",
         )
     return Node(
         transformer_probs,
         [f"{variant}.text_model", "new_products", f"params:{variant}.training"],
-        f"{variant}.new_probs",
+        _outputs(variant),
         name=f"{variant}_new_probs_node",
     )
 
@@ -52,7 +57,7 @@ def _image_node(variant: str) -> Node:
             f"params:{variant}.augment",
             f"params:{variant}.run",
         ],
-        f"{variant}.new_probs",
+        _outputs(variant),
         name=f"{variant}_new_probs_node",
     )
 
@@ -83,7 +88,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         *(
             Node(
                 member_prediction,
-                [f"{m.name}.fusion_model", f"{m.text}.new_probs", f"{m.image}.new_probs"],
+                [
+                    f"{m.name}.fusion_model",
+                    f"{m.text}.new_probs",
+                    f"{m.image}.new_probs",
+                    f"{m.text}.model_digest",
+                    f"{m.image}.model_digest",
+                ],
                 f"{m.name}.new_prediction",
                 name=f"{m.name}_new_prediction_node",
             )

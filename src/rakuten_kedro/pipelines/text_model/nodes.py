@@ -17,7 +17,7 @@ from rakuten_kedro.fusion.tables import features_table, probs_matrix, probs_tabl
 from rakuten_kedro.models.text import TextClassifier
 from rakuten_kedro.products import label_codes, rows_in_split
 from rakuten_kedro.text.pretrained import locate_pretrained
-from rakuten_kedro.text.tfidf import tfidf_probabilities, train_tfidf_classifier
+from rakuten_kedro.text.tfidf import tfidf_probabilities, train_or_reuse_tfidf
 from rakuten_kedro.text.transformer import predict_texts, train_text_classifier
 from rakuten_kedro.training.metrics import classification_metrics
 
@@ -40,12 +40,13 @@ def check_text_encoder(model_params: dict[str, Any], *, variant: str) -> str:
     return locate_pretrained(str(name), parameter=f"{variant}.model.model_name_or_path")
 
 
-def train_text_transformer(
+def train_text_transformer(  # noqa: PLR0917 - Kedro passes node inputs positionally
     products: pd.DataFrame,
     label_encoding: dict[str, Any],
     encoder_source: str,
     model_params: dict[str, Any],
     training_params: dict[str, Any],
+    checkpoints: Path,
     *,
     variant: str,
 ) -> TextClassifier:
@@ -56,20 +57,20 @@ def train_text_transformer(
         label_encoding: ``{"codes": [...]}``.
         encoder_source: Output of :func:`check_text_encoder` (orders the check first).
         model_params: The variant's ``model`` parameters.
-        training_params: The variant's ``training`` parameters, with ``checkpoint_root``.
+        training_params: The variant's ``training`` parameters.
+        checkpoints: The checkpoint root (the variant resumes from its sub-folder).
         variant: The variant name (checkpoint sub-folder, logs).
 
     Returns:
         The model of the best validation epoch, with its tokenizer.
     """
-    root = training_params.get("checkpoint_root")
     logger.info("%s: encoder %s", variant, encoder_source)
     model, _ = train_text_classifier(
         products,
         label_codes(label_encoding),
         model_params,
         training_params,
-        checkpoint_dir=None if root is None else Path(root) / variant,
+        checkpoint_dir=Path(checkpoints) / variant,
         name=variant,
         parameter=f"{variant}.model.model_name_or_path",
     )
@@ -134,14 +135,22 @@ def score_validation(
 
 
 def train_tfidf(
-    products: pd.DataFrame, label_encoding: dict[str, Any], params: dict[str, Any]
+    products: pd.DataFrame,
+    label_encoding: dict[str, Any],
+    params: dict[str, Any],
+    checkpoints: Path,
+    *,
+    variant: str,
 ) -> SklearnPipeline:
-    """Fits the TF-IDF + linear model baseline on the training rows.
+    """Fits the TF-IDF + linear model baseline on the training rows (or reuses the model fitted
+    on the same texts and labels with the same settings).
 
     Args:
         products: Labelled products with ``split``.
         label_encoding: ``{"codes": [...]}`` (checked, so a stale table fails here).
         params: The variant's ``model`` parameters (see ``rakuten_kedro.text.tfidf``).
+        checkpoints: The checkpoint root (the fitted model is kept in its variant sub-folder).
+        variant: The variant name.
 
     Returns:
         The fitted scikit-learn pipeline.
@@ -150,7 +159,7 @@ def train_tfidf(
     labels = train["label"].to_numpy()
     if len(train) == 0 or labels.max() >= len(label_codes(label_encoding)):
         raise ValueError("products has no training rows or labels outside label_encoding")
-    return train_tfidf_classifier(train, params)
+    return train_or_reuse_tfidf(train, params, Path(checkpoints) / variant, name=variant)
 
 
 def predict_tfidf(

@@ -28,7 +28,7 @@ TRANSFORMER_VARIANTS = ("text_transformer",)
 #: TF-IDF baseline variants.
 TFIDF_VARIANTS = ("text_tfidf",)
 #: Inputs shared by every variant (outputs of the preprocessing pipeline).
-SHARED_INPUTS = {"products", "test_products", "label_encoding"}
+SHARED_INPUTS = {"products", "test_products", "label_encoding", "checkpoints"}
 
 
 def _bind(func: Callable, variant: str) -> Callable:
@@ -54,6 +54,7 @@ def transformer_pipeline(variant: str) -> Pipeline:
                 "encoder_source",
                 "params:model",
                 "params:training",
+                "checkpoints",
             ],
             "text_model",
             name="train_text_transformer_node",
@@ -78,8 +79,8 @@ def tfidf_pipeline(variant: str) -> Pipeline:
     """Train, predict and score one TF-IDF baseline variant under the namespace ``variant``."""
     nodes = [
         Node(
-            train_tfidf,
-            ["products", "label_encoding", "params:model"],
+            _bind(train_tfidf, variant),
+            ["products", "label_encoding", "params:model", "checkpoints"],
             "tfidf_model",
             name="train_tfidf_node",
         ),
