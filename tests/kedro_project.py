@@ -13,6 +13,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 LAYERS = ["01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input",
           "06_models", "07_model_output", "08_reporting"]  # fmt: skip
 KEDRO_CLI = Path(sys.executable).with_name("kedro")
+#: A demo small enough for end-to-end runs in tests (every code keeps its minimum count).
+TINY_DEMO = "demo.n_products=1200,demo.n_test=120"
 
 
 def kedro_environment(**extra: str) -> dict[str, str]:
@@ -25,6 +27,7 @@ def scratch_project(project: Path) -> Path:
     shutil.copytree(PROJECT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
     (project / "conf" / "local").mkdir()
     shutil.copy(PROJECT / "pyproject.toml", project / "pyproject.toml")
+    shutil.copy(PROJECT / ".telemetry", project / ".telemetry")
     (project / "src").mkdir()  # Kedro checks it exists; the package comes from the install
     for layer in LAYERS:
         (project / "data" / layer).mkdir(parents=True)

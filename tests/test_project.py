@@ -67,27 +67,81 @@ def test_every_catalog_entry_has_a_kedro_viz_layer():
     assert missing == []
 
 
+#: The layers in the order data flows, the fusion level (second-level models) after the first.
 LAYER_ORDER = ["raw", "intermediate", "primary", "feature", "model_input", "models",
-               "model_output", "reporting"]  # fmt: skip
+               "model_output", "fusion_input", "fusion_models", "fusion_output",
+               "reporting"]  # fmt: skip
 
 
-def test_layers_only_flow_forward_so_kedro_viz_can_order_them():
-    from kedro.framework.project import pipelines  # noqa: PLC0415
+def layer_of(catalog, name: str) -> str | None:
+    """The kedro-viz layer of a dataset; None for parameters and undeclared memory datasets."""
+    if name.startswith("params:") or name == "parameters" or name not in catalog:
+        return None
+    metadata = getattr(catalog.get(name), "metadata", None) or {}
+    return metadata.get("kedro-viz", {}).get("layer")
 
-    catalog = context().catalog
 
-    def layer(name: str) -> str | None:
-        if name.startswith("params:") or name == "parameters" or name not in catalog:
-            return None
-        metadata = getattr(catalog.get(name), "metadata", None) or {}
-        return metadata.get("kedro-viz", {}).get("layer")
+def backward_layer_steps(pipeline, catalog) -> list[str]:
+    """Every (dataset, later dataset) pair whose layers go backwards, through any chain of nodes.
 
-    backwards = [
-        f"{source} ({layer(source)}) -> {target} ({layer(target)})"
-        for node in pipelines["__default__"].nodes
-        for source in node.inputs
-        for target in node.outputs
-        if layer(source) and layer(target)
-        and LAYER_ORDER.index(layer(source)) > LAYER_ORDER.index(layer(target))
-    ]  # fmt: skip
-    assert backwards == []
+    kedro-viz orders layers by everything downstream of a dataset, also through datasets without
+    a layer (memory datasets), so a direct input -> output check would miss a cycle.
+    """
+    children: dict[str, set[str]] = {}
+    for node in pipeline.nodes:
+        for source in node.inputs:
+            children.setdefault(source, set()).update(node.outputs)
+    steps = []
+    for source in sorted(children):
+        if layer_of(catalog, source) is None:
+            continue
+        seen, frontier = set(), list(children[source])
+        while frontier:
+            name = frontier.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            frontier.extend(children.get(name, ()))
+            target = layer_of(catalog, name)
+            if target and LAYER_ORDER.index(target) < LAYER_ORDER.index(layer_of(catalog, source)):
+                steps.append(f"{source} ({layer_of(catalog, source)}) -> {name} ({target})")
+    return steps
+
+
+def kedro_viz_layers(pipeline, catalog) -> list[str]:
+    """The layers as kedro-viz sorts them (its own function); [] when it finds a cycle."""
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from kedro_viz.services.layers import sort_layers  # noqa: PLC0415
+
+    graph: dict[str, set[str]] = {}
+    for node in pipeline.nodes:
+        graph.setdefault(node.name, set()).update(node.outputs)
+        for name in [*node.inputs, *node.outputs]:
+            graph.setdefault(name, set())
+        for source in node.inputs:
+            graph[source].add(node.name)
+    nodes = {name: SimpleNamespace(layer=layer_of(catalog, name)) for name in graph}
+    return sort_layers(nodes, graph)
+
+
+@pytest.mark.parametrize("env", [None, "rakuten"])
+def test_layers_only_flow_forward_so_kedro_viz_can_order_them(env: str | None):
+    from rakuten_kedro.fusion.members import use_config_loader  # noqa: PLC0415
+    from rakuten_kedro.pipeline_registry import register_pipelines  # noqa: PLC0415
+
+    ctx = context(env=env)  # its hook hands the env's ensemble members to the pipelines
+    try:
+        pipelines = register_pipelines()
+    finally:
+        use_config_loader(None)
+    for name, pipeline in pipelines.items():
+        assert backward_layer_steps(pipeline, ctx.catalog) == [], name
+        layers = kedro_viz_layers(pipeline, ctx.catalog)
+        assert layers, f"kedro-viz finds a layer cycle in {name}"
+        assert set(layers) <= set(LAYER_ORDER), name
+    default = kedro_viz_layers(pipelines["__default__"], ctx.catalog)
+    assert default == [layer for layer in LAYER_ORDER if layer in default]
+    assert {"models", "model_output", "fusion_input", "fusion_models", "fusion_output"} <= set(
+        default
+    )

@@ -38,3 +38,16 @@ TOP_LEVEL_GROUPS: dict[str, tuple[int, ...]] = {
 GROUP_OF_CODE: dict[int, str] = {
     code: group for group, codes in TOP_LEVEL_GROUPS.items() for code in codes
 }
+
+
+def code_label(code: int) -> str:
+    """The code followed by its name (``"1280 children's toys"``), for figures and tables.
+
+    Args:
+        code: A product type code; one outside the 27 is shown alone.
+
+    Returns:
+        The label.
+    """
+    name = PRDTYPECODE_NAMES.get(int(code))
+    return f"{int(code)} {name}" if name else str(int(code))

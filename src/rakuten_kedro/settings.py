@@ -1,5 +1,7 @@
 """Project settings: configuration loading and hooks."""
 
+import warnings
+
 from kedro.config import OmegaConfigLoader
 
 from rakuten_kedro.hooks import (
@@ -10,7 +12,18 @@ from rakuten_kedro.hooks import (
     ProjectLockHooks,
     RunEnvironmentHooks,
 )
+from rakuten_kedro.run_summary import RunSummaryHooks
 from rakuten_kedro.timing import NodeTimingHooks
+
+# OmegaConf 2.4 deprecates register_new_resolver(), which Kedro 1.7's OmegaConfigLoader calls
+# each time it is built: three warnings before every command that the user cannot act on.
+# Only Kedro's calls are silenced (a project's own call would still warn).
+warnings.filterwarnings(
+    "ignore",
+    message=r"register_new_resolver\(\) is deprecated",
+    category=UserWarning,
+    module=r"kedro\.config\.omegaconf_config",
+)
 
 HOOKS = (
     EnsembleMembersHooks(),
@@ -19,6 +32,7 @@ HOOKS = (
     PreflightChecksHooks(),
     MainProcessSavesHooks(),
     NodeTimingHooks(),
+    RunSummaryHooks(),  # prints last (trylast), after the timing table
     ProjectLockHooks(),  # last registered, first called: the lock before any other hook
 )
 

@@ -1,7 +1,8 @@
-"""Where a run's time went: a per-node wall-time table logged at the end of each `kedro run`.
+"""Where a run's time went: the slowest nodes' wall times, logged when each `kedro run` ends.
 
 A run of the whole method is a few minutes on a laptop and hours on a GPU; the table says which
-node to speed up (or to resume from) without a profiler.
+node to speed up (or to resume from) without a profiler. It is short and comes before the run
+summary (``run_summary``), which is what a run should end with.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from kedro.framework.hooks import hook_impl
 logger = logging.getLogger(__name__)
 
 
-def timing_rows(durations: dict[str, float], top: int = 10) -> list[str]:
+def timing_rows(durations: dict[str, float], top: int = 5) -> list[str]:
     """The ``top`` slowest nodes as ``seconds  share  name`` lines, then the rest and the total.
 
     The name comes last so that a narrow log keeps the figures aligned when it wraps.
@@ -40,7 +41,7 @@ def timing_rows(durations: dict[str, float], top: int = 10) -> list[str]:
 class NodeTimingHooks:
     """Time every node and log the slowest ones when the pipeline ends (or fails)."""
 
-    def __init__(self, top: int = 10) -> None:
+    def __init__(self, top: int = 5) -> None:
         self.top = top
         self._started: dict[str, float] = {}
         self.durations: dict[str, float] = {}

@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.kedro_project import PROJECT, kedro, scratch_project
+from tests.kedro_project import PROJECT, TINY_DEMO, kedro, scratch_project
 
-TINY_DEMO = "demo.n_products=1200,demo.n_test=120"
 METHODS = ["image", "text", "feature_fusion", "decision_fusion", "ensemble"]
 
 pytestmark = pytest.mark.integration

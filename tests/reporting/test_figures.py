@@ -1,4 +1,4 @@
-"""The figures: codes on the axes, hardest classes first, and they render to PNG."""
+"""The figures: codes and their names on the axes, hardest classes first, and they render to PNG."""
 
 from __future__ import annotations
 
@@ -21,12 +21,14 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def test_confusion_matrix_is_row_normalised_with_codes_on_the_axes():
+def test_confusion_matrix_is_row_normalised_with_codes_and_names_on_the_axes():
     labels = np.array([0, 0, 1, 2, 2, 2, 2, 3])
     predicted = np.array([0, 1, 1, 2, 2, 3, 3, 3])
     figure = confusion_matrix_figure(labels, predicted, CODES)
     axes = figure.axes[0]
-    assert [tick.get_text() for tick in axes.get_xticklabels()] == ["10", "40", "1280", "1281"]
+    names = ["10 used books", "40 imported video games", "1280 children's toys", "1281 board games"]
+    assert [tick.get_text() for tick in axes.get_xticklabels()] == names
+    assert [tick.get_text() for tick in axes.get_yticklabels()] == names
     matrix = axes.get_images()[0].get_array()
     assert np.allclose(matrix.sum(axis=1), 1.0)
     assert matrix[2, 3] == 0.5  # half of 1280 taken for 1281

@@ -59,6 +59,10 @@ def test_label_issues_table_and_scores():
     row = products.set_index("row_id").loc[first["row_id"]]
     assert first["productid"] == row["productid"]
     assert first["given_prdtypecode"] == CODES[row["label"]]
+    names = {10: "used books", 40: "imported video games", 50: "gaming accessories", 60: "consoles"}
+    for column in ("given", "suggested"):
+        codes = table[f"{column}_prdtypecode"]
+        assert table[f"{column}_category"].tolist() == codes.map(names).tolist()
 
     scores = score_flags(table, noise, products["row_id"])
     assert scores["n_flipped"] == flipped.sum()

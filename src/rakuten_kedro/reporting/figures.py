@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 
-from rakuten_kedro.codes import PRDTYPECODE_NAMES
+from rakuten_kedro.codes import code_label
 from rakuten_kedro.reporting.table import HEADLINE_METHODS, PAPER_MACRO_F1
 
 
@@ -63,7 +63,8 @@ def methods_bar_chart(results: Mapping[str, Mapping[str, float]], title: str = "
 def confusion_matrix_figure(
     labels: np.ndarray, predicted: np.ndarray, codes: Sequence[int], title: str = ""
 ) -> Figure:
-    """Row-normalised confusion matrix (each true code's row sums to 1), codes on both axes.
+    """Row-normalised confusion matrix (each true code's row sums to 1), codes and names on
+    both axes.
 
     Off-diagonal cells of at least 5 % are written out, so the hard pairs stand out.
 
@@ -79,13 +80,14 @@ def confusion_matrix_figure(
     matrix = confusion_matrix(labels, predicted, labels=np.arange(len(codes))).astype(float)
     totals = matrix.sum(axis=1, keepdims=True)
     matrix = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
-    figure = Figure(figsize=(11, 9.5), layout="constrained")
+    figure = Figure(figsize=(12.5, 11), layout="constrained")
     axes = figure.subplots()
     image = axes.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
     figure.colorbar(image, ax=axes, shrink=0.8, label="share of the true code's products")
     ticks = np.arange(len(codes))
-    axes.set_xticks(ticks, [str(code) for code in codes], rotation=90, fontsize=8)
-    axes.set_yticks(ticks, [str(code) for code in codes], fontsize=8)
+    labels = [code_label(code) for code in codes]
+    axes.set_xticks(ticks, labels, rotation=90, fontsize=8)
+    axes.set_yticks(ticks, labels, fontsize=8)
     axes.set_xlabel("predicted prdtypecode")
     axes.set_ylabel("true prdtypecode")
     for row, column in zip(*np.nonzero(matrix >= 0.05), strict=True):
@@ -116,7 +118,7 @@ def per_class_f1_figure(per_class_f1: Mapping[str, float], title: str = "") -> F
     items = sorted(per_class_f1.items(), key=lambda item: item[1])
     values = [100 * value for _, value in items]
     mean = float(np.mean(values)) if values else 0.0
-    labels = [f"{code} {PRDTYPECODE_NAMES.get(int(code), '')}".strip() for code, _ in items]
+    labels = [code_label(int(code)) for code, _ in items]
     figure = Figure(figsize=(8, 0.3 * len(items) + 1.5), layout="constrained")
     axes = figure.subplots()
     colors = ["tab:red" if value < mean else "tab:blue" for value in values]

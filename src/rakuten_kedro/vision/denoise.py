@@ -21,12 +21,13 @@ from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
 from sklearn.model_selection import StratifiedKFold
 
+from rakuten_kedro.codes import PRDTYPECODE_NAMES
 from rakuten_kedro.models.image import build_image_classifier
 from rakuten_kedro.vision.train import fit_image_classifier, predict_image_classifier
 
 logger = logging.getLogger(__name__)
 
-#: Columns of ``label_issues.csv`` (DESIGN §4 plus the cleanlab score and our bookkeeping).
+#: Columns of ``label_issues.csv`` (DESIGN §4, the codes' names, the cleanlab score, bookkeeping).
 LABEL_ISSUE_COLUMNS = [
     "rank",
     "row_id",
@@ -34,6 +35,8 @@ LABEL_ISSUE_COLUMNS = [
     "imageid",
     "given_prdtypecode",
     "suggested_prdtypecode",
+    "given_category",
+    "suggested_category",
     "label_quality",
     "given_prob",
     "suggested_prob",
@@ -149,11 +152,13 @@ def label_issues_table(
         drop_fraction: Share of the ranked issues (from the top) to remove from training.
 
     Returns:
-        One row per issue with :data:`LABEL_ISSUE_COLUMNS`, ``rank`` starting at 1.
+        One row per issue with :data:`LABEL_ISSUE_COLUMNS`, ``rank`` starting at 1; the
+        ``*_category`` columns name the codes (``codes.PRDTYPECODE_NAMES``).
     """
     if not 0 <= drop_fraction <= 1:
         raise ValueError(f"drop_fraction must be in [0, 1], got {drop_fraction}")
     codes = np.asarray(codes)
+    names = np.array([PRDTYPECODE_NAMES.get(int(code), "") for code in codes], dtype=object)
     rows = train_products.iloc[ranked]
     given = rows["label"].to_numpy(dtype=np.int64)
     # The suggestion is the most probable *other* code (argmax may equal the given one when
@@ -170,6 +175,8 @@ def label_issues_table(
             "imageid": rows["imageid"].to_numpy(),
             "given_prdtypecode": codes[given],
             "suggested_prdtypecode": codes[suggested],
+            "given_category": names[given],
+            "suggested_category": names[suggested],
             "label_quality": quality[ranked].astype(float),
             "given_prob": pred_probs[ranked, given].astype(float),
             "suggested_prob": pred_probs[ranked, suggested].astype(float),

@@ -13,12 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rakuten_kedro.codes import PRDTYPECODE_NAMES
-
-
-def _label(code: int) -> str:
-    name = PRDTYPECODE_NAMES.get(int(code))
-    return f"{int(code)} ({name})" if name else str(int(code))
+from rakuten_kedro.codes import code_label
 
 
 def plot_top_flags(
@@ -49,8 +44,8 @@ def plot_top_flags(
         ax.imshow(photos[i])
         title = (
             f"#{issue.rank}  row {issue.row_id}\n"
-            f"given {_label(issue.given_prdtypecode)}\n"
-            f"suggested {_label(issue.suggested_prdtypecode)} ({issue.suggested_prob:.0%})"
+            f"given {code_label(issue.given_prdtypecode)}\n"
+            f"suggested {code_label(issue.suggested_prdtypecode)} ({issue.suggested_prob:.0%})"
         )
         ax.set_title(title, fontsize=8)
     if count == 0:
