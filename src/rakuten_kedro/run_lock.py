@@ -157,7 +157,5 @@ def remove_leftovers(data_dir: Path) -> int:
             freed += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
             shutil.rmtree(path)
     if freed:
-        logger.info(
-            "removed %.1f MB of temporary files left by an interrupted run", freed / 1e6
-        )
+        logger.info("removed %.1f MB of temporary files left by an interrupted run", freed / 1e6)
     return freed

@@ -443,9 +443,7 @@ def fit(
     Returns:
         A :class:`FitResult` whose model holds the best epoch's weights.
     """
-    fingerprint = Fingerprint(
-        {**config.fingerprint.parts, "initial weights": model_digest(model)}
-    )
+    fingerprint = Fingerprint({**config.fingerprint.parts, "initial weights": model_digest(model)})
     saved = resume_point(config.checkpoint_dir, fingerprint, config.name)
     state = train_state(saved)
     if saved is not None and state.finished(config.epochs, config.patience):

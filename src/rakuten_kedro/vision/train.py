@@ -33,6 +33,7 @@ from rakuten_kedro.vision.region_confusion import (
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class DCLConfig:
     """DCL settings (stage 2).

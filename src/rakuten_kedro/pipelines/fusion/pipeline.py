@@ -57,8 +57,9 @@ def decision_fusion_pipeline(member: EnsembleMember) -> Pipeline:
         [
             _stack_inputs_node(),
             Node(
-                update_wrapper(partial(train_decision_fusion, member=member.name),
-                               train_decision_fusion),  # fmt: skip
+                update_wrapper(
+                    partial(train_decision_fusion, member=member.name), train_decision_fusion
+                ),  # fmt: skip
                 inputs=[
                     "fusion_inputs",
                     "fusion_folds",
