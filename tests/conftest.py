@@ -11,13 +11,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @pytest.fixture(autouse=True)
-def _forget_the_sessions_config_loader():
-    """A KedroSession hands its config loader to the ensemble (a process-wide handle); tests
-    that create sessions must not leak it into tests that read ./conf themselves."""
+def _keep_the_kedro_environment():
+    """A KedroSession created with an environment sets KEDRO_ENV (the project's hook, as
+    `kedro jupyter --env` does); tests that create sessions must not leak it."""
+    before = os.environ.get("KEDRO_ENV")
     yield
-    from rakuten_kedro.fusion.members import use_config_loader  # noqa: PLC0415
-
-    use_config_loader(None)
+    if os.environ.get("KEDRO_ENV") != before:
+        if before is None:
+            del os.environ["KEDRO_ENV"]
+        else:
+            os.environ["KEDRO_ENV"] = before
 
 
 @pytest.fixture

@@ -127,14 +127,10 @@ def kedro_viz_layers(pipeline, catalog) -> list[str]:
 
 @pytest.mark.parametrize("env", [None, "rakuten"])
 def test_layers_only_flow_forward_so_kedro_viz_can_order_them(env: str | None):
-    from rakuten_kedro.fusion.members import use_config_loader  # noqa: PLC0415
     from rakuten_kedro.pipeline_registry import register_pipelines  # noqa: PLC0415
 
-    ctx = context(env=env)  # its hook hands the env's ensemble members to the pipelines
-    try:
-        pipelines = register_pipelines()
-    finally:
-        use_config_loader(None)
+    ctx = context(env=env)  # its hook makes the pipelines follow the session's environment
+    pipelines = register_pipelines()
     for name, pipeline in pipelines.items():
         assert backward_layer_steps(pipeline, ctx.catalog) == [], name
         layers = kedro_viz_layers(pipeline, ctx.catalog)

@@ -8,26 +8,42 @@ from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
+from kedro.framework.project import pipelines
 from kedro.io import AbstractDataset, MemoryDataset
 
 from rakuten_kedro.distributed import process_rank
+from rakuten_kedro.grid import check_pipeline_matches_grid, grid_environment, load_grid
 from rakuten_kedro.run_lock import RunLock, remove_leftovers
 
 logger = logging.getLogger(__name__)
 
+#: The module whose ``register_pipelines`` builds the project's pipelines.
+PIPELINE_REGISTRY = "rakuten_kedro.pipeline_registry"
 
-class EnsembleMembersHooks:
-    """Hand the session's configuration to the ensemble so ``--env`` picks its members.
 
-    The ensemble members decide the pipelines' shape (one namespace each), and Kedro builds
-    pipelines after this hook but before it reads parameters.
+class GridEnvironmentHooks:
+    """Keep the pipelines (built from the grid of an environment) and the session's environment
+    the same, whichever entry point created the session.
+
+    Kedro builds pipelines lazily and without an environment; ``grid.grid_environment`` reads it
+    from the command line or ``KEDRO_ENV``. A session created through the Python API or a
+    notebook (``KedroSession.create(env="rakuten")``) sets ``KEDRO_ENV`` here, as
+    ``kedro jupyter --env`` does, and pipelines built for another environment are rebuilt on
+    their next use. A run whose pipeline still has another grid's namespaces (a pipeline object
+    kept from before) stops with a message instead of running a different shape.
     """
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
-        from rakuten_kedro.fusion.members import use_config_loader  # noqa: PLC0415
+        env = context.env or "local"
+        if grid_environment() != env:
+            os.environ["KEDRO_ENV"] = env
+            pipelines.configure(PIPELINE_REGISTRY)
 
-        use_config_loader(context.config_loader)
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict, pipeline: Any) -> None:
+        env = run_params.get("env") or "local"
+        check_pipeline_matches_grid(pipeline, load_grid(env, run_params.get("conf_source")))
 
 
 class ProjectLockHooks:

@@ -6,7 +6,7 @@ from kedro.config import OmegaConfigLoader
 
 from rakuten_kedro.hooks import (
     DiscardStalePredictionsHooks,
-    EnsembleMembersHooks,
+    GridEnvironmentHooks,
     MainProcessSavesHooks,
     PreflightChecksHooks,
     ProjectLockHooks,
@@ -26,7 +26,7 @@ warnings.filterwarnings(
 )
 
 HOOKS = (
-    EnsembleMembersHooks(),
+    GridEnvironmentHooks(),
     DiscardStalePredictionsHooks(),
     RunEnvironmentHooks(),
     PreflightChecksHooks(),
@@ -40,4 +40,6 @@ CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # conf/<env>/ states only what differs from base: nested blocks merge key by key.
+    "merge_strategy": {"parameters": "soft"},
 }

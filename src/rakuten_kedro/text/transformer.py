@@ -43,12 +43,14 @@ TOKENIZER_DIR = "tokenizer"
 
 
 def text_fingerprint(
-    settings: dict[str, Any], train_rows: pd.DataFrame, val_rows: pd.DataFrame
+    settings: dict[str, Any], tokenizer: Any, train_rows: pd.DataFrame, val_rows: pd.DataFrame
 ) -> Fingerprint:
-    """What a text model depends on besides its initial weights: settings, and the cleaned
-    text and labels of the training rows and of the validation rows that pick its epoch."""
+    """What a text model depends on besides its initial weights: settings, the tokenizer that
+    turns its texts into ids, and the cleaned text and labels of the training rows and of the
+    validation rows that pick its epoch."""
     return Fingerprint.of(
         settings=settings,
+        tokenizer=tokenizer.backend_tokenizer.to_str(),
         training_text=text_digest(train_rows),
         training_labels=labels_digest(train_rows["row_id"], train_rows["label"]),
         validation_text=text_digest(val_rows),
@@ -244,8 +246,8 @@ def train_text_classifier(
                     k: v for k, v in training_params.items() if k not in RUN_ONLY_SETTINGS
                 },
                 "codes": list(codes),
-                "tokenizer": model.tokenizer.backend_tokenizer.to_str(),
             },
+            model.tokenizer,
             train_rows,
             val_rows,
         ),

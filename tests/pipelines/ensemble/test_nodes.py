@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rakuten_kedro.fusion.members import EnsembleMember
 from rakuten_kedro.fusion.tables import predictions_table, probs_table
 from rakuten_kedro.pipelines.ensemble import create_pipeline
 from rakuten_kedro.pipelines.ensemble.nodes import make_submission, vote_test, vote_validation
+from tests.grids import make_grid
 
 CODES = [10, 40, 50]
 ENCODING = {"codes": CODES}
@@ -55,7 +55,7 @@ def test_make_submission_needs_every_test_product():
 
 
 def test_pipeline_votes_every_member():
-    members = [EnsembleMember(f"m{i}", "t", "i", "n") for i in range(3)]
-    pipeline = create_pipeline(members=members)
+    grid = make_grid([(f"m{i}", "text_t", "image_i", "n") for i in range(3)])
+    pipeline = create_pipeline(grid)
     assert {"m0.val_probs", "m2.test_predictions", "m2.test_probs"} <= pipeline.inputs()
     assert pipeline.outputs() == {"ensemble.val_predictions", "submission"}

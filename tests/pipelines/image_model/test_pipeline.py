@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from kedro_datasets.pandas import ParquetDataset
 import rakuten_kedro.vision.train as train_module
 from rakuten_kedro.datasets.checkpoints import CheckpointsDataset
 from rakuten_kedro.datasets.torch_model import TorchModelDataset
+from rakuten_kedro.grid import ImageVariant, load_grid
 from rakuten_kedro.models.image import ResNetClassifier
 from rakuten_kedro.pipelines.image_model.nodes import predict_image_model, train_first_stage
 from rakuten_kedro.pipelines.image_model.pipeline import create_pipeline, variant_pipeline
@@ -35,6 +37,8 @@ PROBS_COLUMNS = ["row_id", *map(str, CODES)]
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+PROJECT_GRID = load_grid("local", Path(__file__).resolve().parents[3] / "conf")
+DCL_CLEAN = ImageVariant("image_dcl_clean", "denoised", dcl=True)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +52,7 @@ def make_catalog(tmp_path, data, variant="image_dcl_clean"):
     return DataCatalog(
         datasets={
             "products": MemoryDataset(products),
+            "validation_products": MemoryDataset(products[products["split"] == "val"]),
             "test_products": MemoryDataset(test_products),
             "image_cache": MemoryDataset(cache, copy_mode="assign"),
             "test_image_cache": MemoryDataset(test_cache, copy_mode="assign"),
@@ -68,7 +73,7 @@ def make_catalog(tmp_path, data, variant="image_dcl_clean"):
 
 
 def test_variants_are_namespaced():
-    pipeline = create_pipeline()
+    pipeline = create_pipeline(PROJECT_GRID)
     outputs = pipeline.all_outputs()
     for variant in ("image_dcl_clean", "image_plain_noisy"):
         for name in ("val_probs", "test_probs", "val_features", "test_features", "metrics"):
@@ -76,18 +81,20 @@ def test_variants_are_namespaced():
         assert f"{variant}.image_model" in outputs
     datasets = {name for name in pipeline.inputs() if not name.startswith("params:")}
     assert datasets == {
-        "products", "test_products", "label_encoding", "image_cache", "test_image_cache",
+        "products", "validation_products", "test_products", "label_encoding", "image_cache",
+        "test_image_cache",
         "clean_training_ids", "checkpoints",
     }  # fmt: skip
     # The noisy variant learns from every training product, the clean one from denoising's.
-    noisy = variant_pipeline("image_plain_noisy", "all_training_ids")
+    noisy = variant_pipeline(ImageVariant("image_plain_noisy", "all", dcl=False))
     assert "all_training_ids" in noisy.inputs()
+    assert "image_plain_noisy.train_second_stage_node" in {n.name for n in noisy.nodes}
 
 
 def test_two_stage_dcl_end_to_end_and_artifacts_reload(tmp_path, data):
     products, test_products, cache, test_cache, _ = data
     catalog = make_catalog(tmp_path, data)
-    SequentialRunner().run(variant_pipeline("image_dcl_clean", "clean_training_ids"), catalog)
+    SequentialRunner().run(variant_pipeline(DCL_CLEAN), catalog)
 
     val = products[products["split"] == "val"]
     val_probs = catalog.load("image_dcl_clean.val_probs")
@@ -109,7 +116,7 @@ def test_two_stage_dcl_end_to_end_and_artifacts_reload(tmp_path, data):
     model = catalog.load("image_dcl_clean.image_model")
     assert isinstance(model, ResNetClassifier) and model.dcl_grid == 3
     again = predict_image_model(
-        model, products, test_products, cache, test_cache, {"codes": CODES},
+        model, products[products["split"] == "val"], cache, {"codes": CODES},
         STAGE1, STAGE2, AUGMENT, RUN,
     )  # fmt: skip
     np.testing.assert_allclose(
@@ -161,7 +168,7 @@ def test_interrupted_training_resumes(tmp_path, data, monkeypatch, caplog):
 
 def test_missing_imagenet_weights_stop_the_run_before_any_data_is_read(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    pipeline = variant_pipeline("image_dcl_clean", "clean_training_ids")
+    pipeline = variant_pipeline(DCL_CLEAN)
     first = pipeline.nodes[0]
     assert first.name == "image_dcl_clean.check_image_weights_node"
     assert first.inputs == ["params:image_dcl_clean.model"]

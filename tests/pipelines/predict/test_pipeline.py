@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from kedro.io import DataCatalog, DatasetError, MemoryDataset
 from kedro.runner import SequentialRunner
 
@@ -17,28 +18,33 @@ from rakuten_kedro.codes import PRDTYPECODE_NAMES, PRDTYPECODES
 from rakuten_kedro.datasets import ImageCacheDataset
 from rakuten_kedro.datasets.new_products import NewProductsDataset
 from rakuten_kedro.datasets.predictions import PredictionsDataset
-from rakuten_kedro.fusion.members import EnsembleMember
+from rakuten_kedro.fusion.tables import predictions_table, probs_table
 from rakuten_kedro.hooks import DiscardStalePredictionsHooks
 from rakuten_kedro.models.fusion import build_decision_fold_ensemble
 from rakuten_kedro.models.image import build_image_classifier
 from rakuten_kedro.pipelines.predict import create_pipeline
-from rakuten_kedro.pipelines.predict.nodes import predict_new_products
+from rakuten_kedro.pipelines.predict.nodes import describe_models, predict_new_products
 from rakuten_kedro.text.tfidf import train_tfidf_classifier
 from tests.fixtures import make_products, write_challengedata_folder
+from tests.grids import make_grid
 
-MEMBERS = [
-    EnsembleMember("m1", "text_transformer", "image_dcl_clean", "two_layer"),
-    EnsembleMember("m2", "text_tfidf", "image_dcl_clean", "one_layer"),
-]
+GRID = make_grid([
+    ("m1", "text_transformer", "image_dcl_clean", "two_layer"),
+    ("m2", "text_tfidf", "image_dcl_clean", "one_layer"),
+])
 
 
 def test_pipeline_uses_only_trained_artifacts():
-    pipeline = create_pipeline(members=MEMBERS)
+    pipeline = create_pipeline(GRID)
     inputs = pipeline.inputs()
     assert {"m1.fusion_model", "m2.fusion_model", "image_dcl_clean.image_model"} <= inputs
     assert {"text_transformer.text_model", "text_tfidf.tfidf_model", "new_raw_products"} <= inputs
     assert not {"products", "test_products"} & inputs  # nothing from the training data
-    assert pipeline.outputs() == {"predictions"}
+    # The inference nodes are the model pipelines' own (their features go unused here).
+    assert pipeline.outputs() - {"predictions"} == {
+        "text_transformer.new_features", "image_dcl_clean.new_features"
+    }  # fmt: skip
+    assert "text_transformer.predict_new_node" in {node.name for node in pipeline.nodes}
 
 
 PREDICT = {"input_dir": "new_products", "top_k": 2, "low_confidence_below": 0.5}
@@ -47,16 +53,15 @@ PREDICT = {"input_dir": "new_products", "top_k": 2, "low_confidence_below": 0.5}
 def predictions(caplog) -> pd.DataFrame:
     new_products = pd.DataFrame({"row_id": [1, 2], "productid": [10, 20], "imageid": [5, 6]})
     cache = SimpleNamespace(issues=pd.DataFrame({"row_id": [2], "problem": ["missing"]}))
-    member = {
-        "votes": np.array([1, 1]),
-        "probs": np.array([[0.2, 0.7, 0.1], [0.3, 0.4, 0.3]]),
-        "models": "abc",
-    }
-    text = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+    codes = [10, 40, 50]
+    votes = predictions_table(np.array([1, 2]), np.array([1, 1]), codes)
+    member = probs_table(np.array([1, 2]), np.array([[0.2, 0.7, 0.1], [0.3, 0.4, 0.3]]), codes)
+    text = probs_table(np.array([1, 2]), np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]), codes)
     with caplog.at_level(logging.WARNING):
         return predict_new_products(
-            new_products, cache, {"codes": [10, 40, 50]}, PREDICT, text, member, member
-        )
+            new_products, cache, {"codes": codes}, PREDICT, "abc", text, votes, member, votes,
+            member,
+        )  # fmt: skip
 
 
 def test_predictions_fall_back_to_text_without_a_photo(caplog):
@@ -81,22 +86,34 @@ def test_predictions_name_each_code_flag_low_confidence_and_say_where_they_come_
     assert table["top2_category"].tolist() == ["used books", "used books"]
     assert np.allclose(table["probability"], [0.7, 0.8])
     assert table["low_confidence"].tolist() == [False, False]
+    probs = probs_table(np.array([1]), np.array([[0.4, 0.3, 0.3]]), [10, 40, 50])
     low = predict_new_products(
         pd.DataFrame({"row_id": [1], "productid": [10], "imageid": [5]}),
         SimpleNamespace(issues=pd.DataFrame()),
         {"codes": [10, 40, 50]},
         PREDICT,
-        np.array([[0.4, 0.3, 0.3]]),
-        {"votes": np.array([0]), "probs": np.array([[0.4, 0.3, 0.3]]), "models": "abc"},
+        "abc",
+        probs,
+        predictions_table(np.array([1]), np.array([0]), [10, 40, 50]),
+        probs,
     )
     assert low["low_confidence"].tolist() == [True]
     assert set(table["input_dir"]) == {str(tmp_path / "new_products")}
-    assert table["models"].nunique() == 1 and table["models"][0] != low["models"][0]
+    assert table["models"].tolist() == ["abc", "abc"]  # describe_models' digest on every row
+
+
+def test_the_models_digest_changes_with_any_model():
+    first, second = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    before = describe_models(first, second)
+    assert describe_models(first, second) == before
+    with torch.no_grad():
+        second.bias.add_(1e-3)
+    assert describe_models(first, second) != before
 
 
 # -- the whole pipeline on a folder, with small untrained stand-ins for the trained models -----
 
-TINY_MEMBERS = [EnsembleMember("m1", "text_tfidf", "image_x", "one_layer")]
+TINY_GRID = make_grid([("m1", "text_tfidf", "image_x", "one_layer")])
 
 
 def tiny_catalog(input_dir: Path, tmp_path: Path) -> DataCatalog:
@@ -134,7 +151,7 @@ def tiny_catalog(input_dir: Path, tmp_path: Path) -> DataCatalog:
 
 
 def run_predict(input_dir: Path, tmp_path: Path) -> None:
-    pipeline = create_pipeline(members=TINY_MEMBERS)
+    pipeline = create_pipeline(TINY_GRID)
     catalog = tiny_catalog(input_dir, tmp_path)
     DiscardStalePredictionsHooks().before_pipeline_run(pipeline=pipeline, catalog=catalog)
     SequentialRunner().run(pipeline, catalog)

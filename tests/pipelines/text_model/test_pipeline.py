@@ -20,6 +20,7 @@ from rakuten_kedro.pipelines.text_model.pipeline import (
 )
 from rakuten_kedro.text.transformer import predict_texts
 from rakuten_kedro.training.checkpoint import load_checkpoint
+from tests.grids import make_grid
 from tests.text.products import (
     CODES,
     TINY_MODEL,
@@ -49,6 +50,7 @@ def make_catalog(tmp_path, products, test_products, variant="text_transformer"):
             **output_datasets(tmp_path, variant),
             **output_datasets(tmp_path, "text_tfidf"),
             "products": MemoryDataset(products),
+            "validation_products": MemoryDataset(products[products["split"] == "val"]),
             "test_products": MemoryDataset(test_products),
             "label_encoding": MemoryDataset({"codes": CODES}),
             f"params:{variant}.model": MemoryDataset(TINY_MODEL),
@@ -61,7 +63,13 @@ def make_catalog(tmp_path, products, test_products, variant="text_transformer"):
 
 
 def test_variants_are_namespaced_and_share_the_preprocessing_outputs():
-    pipeline = create_pipeline(transformer_variants=("text_base", "text_large"))
+    pipeline = create_pipeline(
+        make_grid([
+            ("m1", "text_base", "image_a", "n"),
+            ("m2", "text_large", "image_a", "n"),
+            ("m3", "text_tfidf", "image_a", "n"),
+        ])
+    )  # fmt: skip
     outputs = pipeline.all_outputs()
     for variant in ("text_base", "text_large"):
         for name in ("val_probs", "test_probs", "val_features", "test_features", "metrics"):
@@ -69,7 +77,9 @@ def test_variants_are_namespaced_and_share_the_preprocessing_outputs():
         assert f"{variant}.text_model" in pipeline.all_outputs()
     assert {"text_tfidf.val_probs", "text_tfidf.test_probs", "text_tfidf.metrics"} <= outputs
     datasets = {name for name in pipeline.inputs() if not name.startswith("params:")}
-    assert datasets == {"products", "test_products", "label_encoding", "checkpoints"}
+    assert datasets == {
+        "products", "validation_products", "test_products", "label_encoding", "checkpoints"
+    }  # fmt: skip
     assert "params:text_large.training" in pipeline.inputs()
     # The weights check runs before the training that needs them.
     names = [node.name for node in transformer_pipeline("text_base").nodes]

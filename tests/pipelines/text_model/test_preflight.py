@@ -11,7 +11,9 @@ from kedro.io import DataCatalog, MemoryDataset
 from rakuten_kedro.hooks import PreflightChecksHooks
 from rakuten_kedro.pipelines.text_model.pipeline import create_pipeline
 from rakuten_kedro.text.pretrained import PretrainedModelNotFound
+from tests.grids import make_grid
 
+GRID = make_grid([("m1", "text_transformer", "image_a", "n"), ("m2", "text_tfidf", "image_a", "n")])
 
 def catalog_with(model_params):
     # No products at all: the check must not need data.
@@ -29,12 +31,12 @@ def test_missing_pretrained_weights_stop_the_run_before_any_node(monkeypatch, tm
     started = time.perf_counter()
     with pytest.raises(PretrainedModelNotFound, match="hf download camembert-base"):
         PreflightChecksHooks().before_pipeline_run(
-            {}, create_pipeline(), catalog_with({"model_name_or_path": "camembert-base"})
+            {}, create_pipeline(GRID), catalog_with({"model_name_or_path": "camembert-base"})
         )
     assert time.perf_counter() - started < 10
 
 
 def test_from_scratch_variants_pass_the_check():
     PreflightChecksHooks().before_pipeline_run(
-        {}, create_pipeline(), catalog_with({"model_name_or_path": None})
+        {}, create_pipeline(GRID), catalog_with({"model_name_or_path": None})
     )

@@ -1,24 +1,23 @@
-"""The ensemble pipeline: majority vote of the members (``ensemble.members``), submission."""
+"""The ensemble pipeline: majority vote of the members (``grid.members``), submission."""
 
 from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
-from rakuten_kedro.fusion.members import EnsembleMember, load_members
+from rakuten_kedro.grid import Grid
 from rakuten_kedro.pipelines.ensemble.nodes import make_submission, vote_test, vote_validation
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(grid: Grid) -> Pipeline:
     """Votes the members' predictions on validation (out-of-fold) and test rows; submission.
 
     Args:
-        **kwargs: ``members`` (a list of ``EnsembleMember``) overrides the members read from
-            ``ensemble.members`` in the parameters (for tests).
+        grid: The experiment grid of the environment (``grid.members`` vote).
 
     Returns:
         The ensemble pipeline.
     """
-    members: list[EnsembleMember] = kwargs.get("members") or load_members()
+    members = grid.members
     return Pipeline(
         [
             Node(

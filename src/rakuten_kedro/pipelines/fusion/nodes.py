@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from rakuten_kedro.datasets.torch_model import set_build_config
 from rakuten_kedro.fusion.cross_validation import CrossValidationResult
@@ -17,6 +18,7 @@ from rakuten_kedro.fusion.decision import (
 )
 from rakuten_kedro.fusion.feature import cross_validate_feature_fusion
 from rakuten_kedro.fusion.folds import assign_folds
+from rakuten_kedro.fusion.predict import fold_ensemble_predict
 from rakuten_kedro.fusion.stacking import cross_validate_stacking
 from rakuten_kedro.fusion.tables import (
     features_matrix,
@@ -98,10 +100,10 @@ def stack_fusion_inputs(  # noqa: PLR0917 - Kedro passes node inputs positionall
     }
 
 
-def _fusion_outputs(
+def _scored(
     result: CrossValidationResult, fusion_inputs: dict[str, Any]
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Out-of-fold val probabilities, mean test probabilities, test vote, metrics."""
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Out-of-fold val probabilities and their metrics."""
     codes = fusion_inputs["codes"]
     metrics = classification_metrics(
         fusion_inputs["val_labels"], result.oof_probs.argmax(axis=1), codes
@@ -115,12 +117,7 @@ def _fusion_outputs(
             "fold_selection_macro_f1": result.fold_scores,
         }
     )
-    return (
-        probs_table(fusion_inputs["val_row_ids"], result.oof_probs, codes),
-        probs_table(fusion_inputs["test_row_ids"], result.test_probs.mean(axis=0), codes),
-        predictions_table(fusion_inputs["test_row_ids"], result.test_vote(), codes),
-        metrics,
-    )
+    return probs_table(fusion_inputs["val_row_ids"], result.oof_probs, codes), metrics
 
 
 def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positionally
@@ -132,7 +129,7 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
     checkpoints: Path,
     *,
     member: str,
-) -> tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
     """Trains the K fold networks of one decision-level fusion; scores it out-of-fold.
 
     Args:
@@ -146,9 +143,8 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
         member: The ensemble member (namespace) name.
 
     Returns:
-        ``fusion_model`` (the K networks as one module), ``val_probs`` (out-of-fold),
-        ``test_probs`` (mean over the folds), ``test_predictions`` (the folds' majority vote,
-        ties by summed probability), ``metrics``.
+        ``fusion_model`` (the K networks as one module: :func:`fuse_member` applies it to
+        test or new products), ``val_probs`` (out-of-fold) and ``metrics``.
     """
     folds = _folds_for(fusion_folds, fusion_inputs["val_row_ids"])
     hidden = int(network.get("hidden") or 0)
@@ -161,7 +157,6 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
         num_classes=num_classes,
         hidden=hidden,
         residual=residual,
-        test_inputs=fusion_inputs["test_inputs"],
         epoch_selection=cross_validation.get("epoch_selection", "inner"),
         name=member,
         checkpoint_dir=Path(checkpoints) / member,
@@ -177,7 +172,37 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
         hidden=hidden,
         residual=residual,
     )
-    return (model, *_fusion_outputs(result, fusion_inputs))
+    return (model, *_scored(result, fusion_inputs))
+
+
+def fuse_member(
+    fusion_model: torch.nn.Module,
+    text_probs: pd.DataFrame,
+    image_probs: pd.DataFrame,
+    label_encoding: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One member's answer for test or new products: its fold networks' mean probabilities and
+    their majority vote (ties by summed probability).
+
+    Args:
+        fusion_model: The member's saved fold networks.
+        text_probs: Its text variant's probabilities of the rows (their order is kept).
+        image_probs: Its image variant's probabilities of the same rows (aligned by row id).
+        label_encoding: ``{"codes": [...]}``.
+
+    Returns:
+        ``(probs, predictions)`` tables.
+    """
+    codes = list(label_encoding["codes"])
+    row_ids = text_probs["row_id"].to_numpy(dtype=np.int64)
+    votes, probs = fold_ensemble_predict(
+        fusion_model,
+        [
+            probs_matrix(text_probs, codes, row_ids, "text probabilities"),
+            probs_matrix(image_probs, codes, row_ids, "image probabilities"),
+        ],
+    )
+    return probs_table(row_ids, probs, codes), predictions_table(row_ids, votes, codes)
 
 
 def train_stacking(
@@ -208,7 +233,15 @@ def train_stacking(
         epoch_selection=cross_validation.get("epoch_selection", "inner"),
         seed=int(cross_validation.get("seed", 2020)),
     )
-    return _fusion_outputs(result, fusion_inputs)
+    codes, test_row_ids = fusion_inputs["codes"], fusion_inputs["test_row_ids"]
+    val_probs, metrics = _scored(result, fusion_inputs)
+    test_probs = probs_table(test_row_ids, result.test_probs.mean(axis=0), codes)
+    return (
+        val_probs,
+        test_probs,
+        predictions_table(test_row_ids, result.test_vote(), codes),
+        metrics,
+    )
 
 
 def train_feature_fusion(  # noqa: PLR0917 - Kedro passes node inputs positionally

@@ -1,11 +1,11 @@
 """The fusion pipeline: one decision-level fusion per ensemble member, and the baselines.
 
 - ``fusion_folds``: the K folds of the validation rows, shared by every fusion below.
-- One namespace per ensemble member (``ensemble.members`` in ``parameters_ensemble.yml``):
+- One namespace per ensemble member (``grid.members`` in ``parameters_grid.yml``):
   ``{member}.val_probs`` (out-of-fold), ``{member}.test_probs``, ``{member}.test_predictions``
   (the K fold networks' vote), ``{member}.metrics``, ``{member}.fusion_model``.
-- ``stacking_logreg.*``: logistic regression over the first member's 54 inputs, same folds.
-- ``feature_fusion_{concat,sum,attention}.*``: feature-level fusion of the first member's
+- ``stacking_logreg.*``: logistic regression over the headline member's 54 inputs, same folds.
+- ``feature_fusion_{concat,sum,attention}.*``: feature-level fusion of the headline member's
   text and image features, same folds.
 """
 
@@ -15,10 +15,11 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
-from rakuten_kedro.fusion.members import EnsembleMember, load_members
+from rakuten_kedro.grid import EnsembleMember, Grid
 from rakuten_kedro.models.fusion import FEATURE_FUSION_MODES
 from rakuten_kedro.pipelines.fusion.nodes import (
     assign_fusion_folds,
+    fuse_member,
     stack_fusion_inputs,
     train_decision_fusion,
     train_feature_fusion,
@@ -68,7 +69,7 @@ def decision_fusion_pipeline(member: EnsembleMember) -> Pipeline:
                     "params:fusion.training",
                     "checkpoints",
                 ],
-                outputs=["fusion_model", "val_probs", "test_probs", "test_predictions", "metrics"],
+                outputs=["fusion_model", "val_probs", "metrics"],
                 name="train_decision_fusion_node",
             ),
         ]
@@ -88,6 +89,29 @@ def decision_fusion_pipeline(member: EnsembleMember) -> Pipeline:
             "params:fusion.cross_validation": "params:fusion.cross_validation",
             "params:fusion.training": "params:fusion.training",
         },
+    )
+
+
+def member_inference(member: EnsembleMember, split: str) -> Pipeline:
+    """``member``'s saved fold networks applied to its text and image variants' probabilities
+    of ``split`` (``test`` at training time, ``new`` in the predict pipeline):
+    ``{member}.{split}_probs`` and ``{member}.{split}_predictions``."""
+    return Pipeline(
+        [
+            Node(
+                fuse_member,
+                [
+                    "fusion_model",
+                    f"{member.text}.{split}_probs",
+                    f"{member.image}.{split}_probs",
+                    "label_encoding",
+                ],
+                [f"{split}_probs", f"{split}_predictions"],
+                name=f"fuse_{split}_node",
+            )
+        ],
+        namespace=member.name,
+        inputs={f"{member.text}.{split}_probs", f"{member.image}.{split}_probs", "label_encoding"},
     )
 
 
@@ -146,18 +170,17 @@ def feature_fusion_pipeline(member: EnsembleMember) -> Pipeline:
     )
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    """Decision-level fusion for every ensemble member, plus the stacking and feature baselines.
+def create_pipeline(grid: Grid) -> Pipeline:
+    """Decision-level fusion for every ensemble member, plus the stacking and feature baselines
+    (over the headline member's inputs).
 
     Args:
-        **kwargs: ``members`` (a list of ``EnsembleMember``) overrides the members read from
-            ``ensemble.members`` in the parameters (for tests).
+        grid: The experiment grid of the environment.
 
     Returns:
         The fusion pipeline.
     """
-    members: list[EnsembleMember] = kwargs.get("members") or load_members()
-    headline = members[0]
+    members, headline = grid.members, grid.headline_member
     folds = Pipeline(
         [
             Node(
@@ -169,6 +192,6 @@ def create_pipeline(**kwargs) -> Pipeline:
         ]
     )
     return sum(
-        (decision_fusion_pipeline(member) for member in members),
+        (decision_fusion_pipeline(member) + member_inference(member, "test") for member in members),
         start=folds + stacking_pipeline(headline) + feature_fusion_pipeline(headline),
     )

@@ -158,6 +158,7 @@ def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
     checkpoints: Path,
     *,
     variant: str,
+    dcl: bool,
 ) -> tuple[ResNetClassifier, dict[str, Any]]:
     """Stage 2: reload stage 1 and fine-tune at the high resolution, with DCL or plainly.
 
@@ -167,12 +168,13 @@ def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
         training_ids: ``row_id`` of the training products to learn from.
         image_cache: The labelled products' image cache.
         stage_params: As for stage 1, plus ``enabled`` (False: keep the stage 1 model) and
-            ``dcl`` (``enabled``, ``grid``, ``window``, ``loss_weights``,
+            ``dcl`` (the DCL settings: ``grid``, ``window``, ``loss_weights``,
             ``head_lr_multiplier``).
         augment_params: ``crop_fraction``, ``rotation_degrees``, ``hflip``.
         run_params: ``mixed_precision``, ``num_workers``, ``seed``, …
         checkpoints: The checkpoint root (stage 2 resumes from ``<variant>/stage2``).
         variant: The variant (namespace) name.
+        dcl: Fine-tune with DCL (the grid's choice for this variant), else plainly.
 
     Returns:
         ``(model, summary)``.
@@ -180,11 +182,10 @@ def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
     if not stage_params.get("enabled", True):
         return stage1_model, {"skipped": True}
     model = copy.deepcopy(stage1_model)
-    dcl = stage_params.get("dcl") or {}
-    use_dcl = bool(dcl.get("enabled", False))
-    if use_dcl:
+    dcl_params = stage_params.get("dcl") or {}
+    if dcl:
         torch.manual_seed(int(run_params.get("seed", 2020)))
-        model.add_dcl_heads(int(dcl.get("grid", 7)))
+        model.add_dcl_heads(int(dcl_params.get("grid", 7)))
     return _fit_stage(
         model,
         products,
@@ -193,51 +194,53 @@ def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
         stage_params,
         augment_params,
         run_params,
-        dcl=dcl if use_dcl else None,
-        name=f"{variant} stage 2" + (" (DCL)" if use_dcl else ""),
+        dcl=dcl_params if dcl else None,
+        name=f"{variant} stage 2" + (" (DCL)" if dcl else ""),
         checkpoint_dir=Path(checkpoints) / variant / "stage2",
     )
 
 
 def predict_image_model(  # noqa: PLR0917 - Kedro passes node inputs positionally
     image_model: ResNetClassifier,
-    products: pd.DataFrame,
-    test_products: pd.DataFrame,
+    rows: pd.DataFrame,
     image_cache: ImageCacheLike,
-    test_image_cache: ImageCacheLike,
     label_encoding: dict[str, Any],
     stage1_params: dict[str, Any],
     stage2_params: dict[str, Any],
     augment_params: dict[str, Any],
     run_params: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Class probabilities and pooled features of the validation and test products.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Class probabilities and pooled features of ``rows`` (validation, test or new products).
 
     Predictions use the resolution of the last stage that ran (centre crop, class head).
 
+    Args:
+        image_model: The trained classifier.
+        rows: Products with ``row_id``, in the order of the output.
+        image_cache: The cache holding their photos.
+        label_encoding: ``{"codes": [...]}``.
+        stage1_params: The variant's ``stage1`` parameters.
+        stage2_params: The variant's ``stage2`` parameters.
+        augment_params: The variant's ``augment`` parameters.
+        run_params: The variant's ``run`` parameters.
+
     Returns:
-        ``(val_probs, val_features, test_probs, test_features)`` tables with ``row_id``.
+        ``(probs, features)`` tables with ``row_id``.
     """
-    codes = label_codes(label_encoding)
     stage = stage2_params if stage2_params.get("enabled", True) else stage1_params
-    tables = []
-    for rows, cache, name in (
-        (rows_in_split(products, "val"), image_cache, "validation"),
-        (test_products, test_image_cache, "test"),
-    ):
-        probs, features = predict_image_classifier(
-            image_model,
-            cache_images(cache, stage["cache_size"]),
-            positions_of(cache, rows["row_id"]),
-            input_size=int(stage["input_size"]),
-            augment=augment_params,
-            batch_size=int(stage.get("eval_batch_size", 2 * int(stage["batch_size"]))),
-            run=run_params,
-            desc=f"image {name}",
-        )
-        row_ids = rows["row_id"].to_numpy()
-        tables += [probs_table(row_ids, probs, codes), features_table(row_ids, features)]
-    return tables[0], tables[1], tables[2], tables[3]
+    probs, features = predict_image_classifier(
+        image_model,
+        cache_images(image_cache, stage["cache_size"]),
+        positions_of(image_cache, rows["row_id"]),
+        input_size=int(stage["input_size"]),
+        augment=augment_params,
+        batch_size=int(stage.get("eval_batch_size", 2 * int(stage["batch_size"]))),
+        run=run_params,
+        desc="image predict",
+    )
+    row_ids = rows["row_id"].to_numpy()
+    codes = label_codes(label_encoding)
+    return probs_table(row_ids, probs, codes), features_table(row_ids, features)
 
 
 def score_image_model(

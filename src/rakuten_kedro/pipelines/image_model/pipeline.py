@@ -1,18 +1,20 @@
-"""The image_model pipeline: one namespaced copy per image model variant.
+"""The image_model pipeline: one namespaced copy per image variant of the grid.
 
-A variant is a parameters block (``conf/*/parameters_image_model.yml``) and an entry of
-:data:`VARIANTS` naming the training ids it learns from; its outputs are
+A variant is an entry of ``grid.image`` (``conf/<env>/parameters_grid.yml``: the training ids
+it learns from, DCL on/off) and a parameters block of the same name
+(``parameters_image_model.yml``); its outputs are
 ``{variant}.val_probs``, ``{variant}.test_probs``, ``{variant}.val_features``,
 ``{variant}.test_features``, ``{variant}.metrics`` and ``{variant}.image_model``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
+from rakuten_kedro.grid import Grid, ImageVariant
 from rakuten_kedro.pipelines.image_model.nodes import (
     check_image_weights,
     list_training_ids,
@@ -22,16 +24,14 @@ from rakuten_kedro.pipelines.image_model.nodes import (
     train_second_stage,
 )
 
-#: Variant name → catalog entry of the training ids it learns from: ``clean_training_ids``
-#: (the denoising pipeline's output) or ``all_training_ids`` (every training product).
-VARIANTS: dict[str, str] = {
-    "image_dcl_clean": "clean_training_ids",
-    "image_plain_noisy": "all_training_ids",
-}
 #: Inputs shared by every variant.
-SHARED_INPUTS = {
-    "products", "test_products", "label_encoding", "image_cache", "test_image_cache", "checkpoints"
-}  # fmt: skip
+SHARED_INPUTS = {"products", "label_encoding", "image_cache", "checkpoints"}
+
+#: The rows each variant predicts at training time: split → (rows, the cache of their photos).
+SPLITS = {
+    "val": ("validation_products", "image_cache"),
+    "test": ("test_products", "test_image_cache"),
+}
 
 
 def _bind(func: Callable, variant: str) -> Callable:
@@ -39,16 +39,16 @@ def _bind(func: Callable, variant: str) -> Callable:
     return update_wrapper(partial(func, variant=variant), func)
 
 
-def variant_pipeline(variant: str, training_ids: str) -> Pipeline:
-    """Train (two stages), predict and score one image variant under the namespace ``variant``.
+def variant_pipeline(image: ImageVariant) -> Pipeline:
+    """Train (two stages), predict and score one image variant under its namespace.
 
     Args:
-        variant: The namespace (and parameters block) name.
-        training_ids: Catalog entry of the training row ids.
+        image: The variant (namespace and parameters block name, training ids, DCL on/off).
 
     Returns:
         The namespaced pipeline.
     """
+    variant = image.name
     nodes = [
         Node(
             _bind(check_image_weights, variant),
@@ -74,7 +74,9 @@ def variant_pipeline(variant: str, training_ids: str) -> Pipeline:
             name="train_first_stage_node",
         ),
         Node(
-            _bind(train_second_stage, variant),
+            update_wrapper(
+                partial(train_second_stage, variant=variant, dcl=image.dcl), train_second_stage
+            ),
             [
                 "stage1_model",
                 "products",
@@ -89,58 +91,64 @@ def variant_pipeline(variant: str, training_ids: str) -> Pipeline:
             name="train_second_stage_node",
         ),
         Node(
-            predict_image_model,
-            [
-                "image_model",
-                "products",
-                "test_products",
-                "image_cache",
-                "test_image_cache",
-                "label_encoding",
-                "params:stage1",
-                "params:stage2",
-                "params:augment",
-                "params:run",
-            ],
-            ["val_probs", "val_features", "test_probs", "test_features"],
-            name="predict_image_model_node",
-        ),
-        Node(
             score_image_model,
             ["val_probs", "products", "label_encoding", "stage1_summary", "stage2_summary"],
             "metrics",
             name="score_image_model_node",
         ),
     ]
-    return Pipeline(
+    training = Pipeline(
         nodes,
         namespace=variant,
-        inputs={**{name: name for name in SHARED_INPUTS}, "training_ids": training_ids},
+        inputs={
+            **{name: name for name in SHARED_INPUTS},
+            "training_ids": image.training_ids_dataset,
+        },
+    )
+    return training + sum(
+        (image_inference(variant, rows, cache, split) for split, (rows, cache) in SPLITS.items()),
+        start=Pipeline([]),
     )
 
 
-def create_pipeline(variants: Mapping[str, str] | None = None, **kwargs) -> Pipeline:
-    """Every image model variant, plus the list of all training ids they may share.
+def image_inference(variant: str, rows: str, image_cache: str, split: str) -> Pipeline:
+    """Probabilities and features of the rows ``rows`` (photos in ``image_cache``) by variant
+    ``variant``'s trained model: ``{variant}.{split}_probs`` and ``{variant}.{split}_features``.
+    Training predicts its validation and test rows with it; the predict pipeline, new products.
+    """
+    return Pipeline(
+        [
+            Node(
+                predict_image_model,
+                [
+                    "image_model",
+                    rows,
+                    image_cache,
+                    "label_encoding",
+                    "params:stage1",
+                    "params:stage2",
+                    "params:augment",
+                    "params:run",
+                ],
+                [f"{split}_probs", f"{split}_features"],
+                name=f"predict_{split}_node",
+            )
+        ],
+        namespace=variant,
+        inputs={rows, image_cache, "label_encoding"},
+    )
+
+
+def create_pipeline(grid: Grid) -> Pipeline:
+    """Every image variant of the grid (``grid.image``), plus the list of all training ids.
 
     Args:
-        variants: Variant name → training ids entry (default :data:`VARIANTS`).
-        **kwargs: Ignored (Kedro's ``find_pipelines`` signature).
+        grid: The experiment grid of the environment.
 
     Returns:
         The union of the variants' pipelines.
     """
-    variants = VARIANTS if variants is None else variants
     shared = Pipeline(
-        [
-            Node(
-                list_training_ids,
-                "products",
-                "all_training_ids",
-                name="list_training_ids_node",
-            )
-        ]
+        [Node(list_training_ids, "products", "all_training_ids", name="list_training_ids_node")]
     )
-    return sum(
-        (variant_pipeline(name, ids) for name, ids in variants.items()),
-        start=shared if "all_training_ids" in variants.values() else Pipeline([]),
-    )
+    return sum((variant_pipeline(variant) for variant in grid.image), start=shared)

@@ -73,6 +73,18 @@ def split_train_validation(
     return labelled
 
 
+def select_validation_products(products: pd.DataFrame) -> pd.DataFrame:
+    """The validation rows of ``products``: what every model is scored on and fusion learns from.
+
+    Args:
+        products: The labelled products with ``split``.
+
+    Returns:
+        The ``val`` rows, in table order.
+    """
+    return products[products["split"] == "val"].reset_index(drop=True)
+
+
 def describe_image_cache(products: pd.DataFrame, cache_options: dict[str, Any]) -> ImageCacheSpec:
     """Say which photos to cache at which sizes; ``ImageCacheDataset`` does the decoding.
 

@@ -7,6 +7,7 @@ from rakuten_kedro.pipelines.preprocessing.nodes import (
     describe_image_cache,
     encode_labels,
     report_image_issues,
+    select_validation_products,
     split_train_validation,
 )
 
@@ -30,6 +31,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["intermediate_products", "label_encoding", "params:preprocessing.split"],
                 "products",
                 name="split_train_validation_node",
+            ),
+            Node(
+                select_validation_products,
+                "products",
+                "validation_products",
+                name="select_validation_products_node",
             ),
             Node(
                 describe_image_cache,

@@ -1,7 +1,7 @@
 """The reporting pipeline: every method scored on validation, the table and the figures.
 
-Method names follow DESIGN §4: the headline ``text``, ``image`` and ``decision_fusion`` are the
-first ensemble member's text variant, image variant and fusion; ``feature_fusion`` is the best
+The headline ``text``, ``image`` and ``decision_fusion`` are the headline member's text variant,
+image variant and fusion (``grid.headline``); ``feature_fusion`` is the best
 feature-level fusion mode; extras keep their own names (``text_tfidf``, ``stacking_logreg``, …).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
-from rakuten_kedro.fusion.members import EnsembleMember, load_members
+from rakuten_kedro.grid import Grid
 from rakuten_kedro.models.fusion import FEATURE_FUSION_MODES
 from rakuten_kedro.pipelines.reporting.nodes import (
     collect_validation_predictions,
@@ -20,16 +20,17 @@ from rakuten_kedro.pipelines.reporting.nodes import (
 )
 
 
-def method_sources(members: list[EnsembleMember]) -> dict[str, str]:
+def method_sources(grid: Grid) -> dict[str, str]:
     """Method name in ``results.json`` → the dataset holding its validation predictions.
 
     Args:
-        members: The ensemble members (the first is the headline).
+        grid: The experiment grid (its headline member gives ``text``, ``image`` and
+            ``decision_fusion``).
 
     Returns:
         The mapping, headline methods first.
     """
-    headline = members[0]
+    members, headline = grid.members, grid.headline_member
     sources = {
         "image": f"{headline.image}.val_probs",
         "text": f"{headline.text}.val_probs",
@@ -45,17 +46,15 @@ def method_sources(members: list[EnsembleMember]) -> dict[str, str]:
     return sources
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(grid: Grid) -> Pipeline:
     """Collect every method's validation predictions, score them, tabulate and plot.
 
     Args:
-        **kwargs: ``members`` (a list of ``EnsembleMember``) overrides the members read from
-            ``ensemble.members`` in the parameters (for tests).
+        grid: The experiment grid of the environment.
 
     Returns:
         The reporting pipeline.
     """
-    members: list[EnsembleMember] = kwargs.get("members") or load_members()
     return Pipeline(
         [
             Node(
@@ -63,7 +62,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs={
                     "products": "products",
                     "label_encoding": "label_encoding",
-                    **method_sources(members),
+                    **method_sources(grid),
                 },
                 outputs="validation_predictions",
                 name="collect_validation_predictions_node",

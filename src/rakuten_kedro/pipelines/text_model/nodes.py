@@ -78,34 +78,28 @@ def train_text_transformer(  # noqa: PLR0917 - Kedro passes node inputs position
 
 
 def predict_text_transformer(
-    text_model: TextClassifier,
-    products: pd.DataFrame,
-    test_products: pd.DataFrame,
-    training_params: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Probabilities and pooled features for the validation and test rows.
+    text_model: TextClassifier, rows: pd.DataFrame, training_params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Class probabilities and pooled features of ``rows`` (validation, test or new products).
 
     Args:
         text_model: The trained classifier.
-        products: Labelled products (its ``val`` rows are scored).
-        test_products: Test products.
-        training_params: ``eval_batch_size``, ``mixed_precision``, ``cpu``.
+        rows: Products with ``row_id``, ``title`` and ``description``.
+        training_params: ``eval_batch_size``, ``mixed_precision``, ``cpu``, ``progress``.
 
     Returns:
-        ``(val_probs, val_features, test_probs, test_features)`` tables.
+        ``(probs, features)`` tables, rows in ``rows`` order.
     """
-    options = {
-        "batch_size": int(training_params.get("eval_batch_size", 64)),
-        "mixed_precision": str(training_params.get("mixed_precision", "auto")),
-        "cpu": bool(training_params.get("cpu", False)),
-        "progress": bool(training_params.get("progress", True)),
-    }
-    tables = []
-    for rows in (rows_in_split(products, "val"), test_products):
-        probs, features = predict_texts(text_model, rows, **options)
-        row_ids = rows["row_id"].to_numpy()
-        tables += [probs_table(row_ids, probs, text_model.codes), features_table(row_ids, features)]
-    return tables[0], tables[1], tables[2], tables[3]
+    probs, features = predict_texts(
+        text_model,
+        rows,
+        batch_size=int(training_params.get("eval_batch_size", 64)),
+        mixed_precision=str(training_params.get("mixed_precision", "auto")),
+        cpu=bool(training_params.get("cpu", False)),
+        progress=bool(training_params.get("progress", True)),
+    )
+    row_ids = rows["row_id"].to_numpy()
+    return probs_table(row_ids, probs, text_model.codes), features_table(row_ids, features)
 
 
 def score_validation(
@@ -163,25 +157,18 @@ def train_tfidf(
 
 
 def predict_tfidf(
-    tfidf_model: SklearnPipeline,
-    products: pd.DataFrame,
-    test_products: pd.DataFrame,
-    label_encoding: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Probabilities of the TF-IDF baseline for the validation and test rows.
+    tfidf_model: SklearnPipeline, rows: pd.DataFrame, label_encoding: dict[str, Any]
+) -> pd.DataFrame:
+    """Probabilities of the TF-IDF baseline for ``rows`` (validation, test or new products).
 
     Args:
         tfidf_model: The fitted pipeline.
-        products: Labelled products (its ``val`` rows are scored).
-        test_products: Test products.
+        rows: Products with ``row_id``, ``title`` and ``description``.
         label_encoding: ``{"codes": [...]}``.
 
     Returns:
-        ``(val_probs, test_probs)`` tables.
+        The probability table, rows in ``rows`` order.
     """
     codes = label_codes(label_encoding)
-    tables = []
-    for rows in (rows_in_split(products, "val"), test_products):
-        probs = tfidf_probabilities(tfidf_model, rows, len(codes))
-        tables.append(probs_table(rows["row_id"].to_numpy(), probs, codes))
-    return tables[0], tables[1]
+    probs = tfidf_probabilities(tfidf_model, rows, len(codes))
+    return probs_table(rows["row_id"].to_numpy(), probs, codes)

@@ -1,9 +1,9 @@
-"""The text_model pipeline: one namespaced copy per text model variant.
+"""The text_model pipeline: one namespaced copy per text variant of the grid.
 
-A variant is a parameters block (``conf/*/parameters_text_model.yml``) and a name in one of the
-lists below; its outputs are ``{variant}.val_probs``, ``{variant}.test_probs``,
-``{variant}.metrics`` and, for transformers, ``{variant}.val_features``,
-``{variant}.test_features`` and ``{variant}.text_model``.
+A variant is an entry of ``grid.text`` (``conf/<env>/parameters_grid.yml``) and a parameters
+block of the same name (``parameters_text_model.yml``); its outputs are ``{variant}.val_probs``,
+``{variant}.test_probs``, ``{variant}.metrics`` and, for transformers, ``{variant}.val_features``,
+``{variant}.test_features`` and ``{variant}.text_model`` (``{variant}.tfidf_model`` for TF-IDF).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
+from rakuten_kedro.grid import Grid
 from rakuten_kedro.hooks import PREFLIGHT_TAG
 from rakuten_kedro.pipelines.text_model.nodes import (
     check_text_encoder,
@@ -23,17 +24,52 @@ from rakuten_kedro.pipelines.text_model.nodes import (
     train_tfidf,
 )
 
-#: Transformer variants (each needs a block of the same name in the parameters).
-TRANSFORMER_VARIANTS = ("text_transformer",)
-#: TF-IDF baseline variants.
-TFIDF_VARIANTS = ("text_tfidf",)
 #: Inputs shared by every variant (outputs of the preprocessing pipeline).
-SHARED_INPUTS = {"products", "test_products", "label_encoding", "checkpoints"}
+SHARED_INPUTS = {"products", "label_encoding", "checkpoints"}
 
 
 def _bind(func: Callable, variant: str) -> Callable:
     # A named partial, so that logs and kedro-viz show the function's own name.
     return update_wrapper(partial(func, variant=variant), func)
+
+
+#: The rows each model pipeline predicts at training time: split name → catalog entry.
+TRAINING_SPLITS = {"val": "validation_products", "test": "test_products"}
+
+
+def transformer_inference(variant: str, rows: str, split: str) -> Pipeline:
+    """Probabilities and features of the rows ``rows`` by variant ``variant``'s trained model:
+    ``{variant}.{split}_probs`` and ``{variant}.{split}_features``. Training predicts its
+    validation and test rows with it; the predict pipeline, new products."""
+    return Pipeline(
+        [
+            Node(
+                predict_text_transformer,
+                ["text_model", rows, "params:training"],
+                [f"{split}_probs", f"{split}_features"],
+                name=f"predict_{split}_node",
+            )
+        ],
+        namespace=variant,
+        inputs={rows},
+    )
+
+
+def tfidf_inference(variant: str, rows: str, split: str) -> Pipeline:
+    """Probabilities of the rows ``rows`` by TF-IDF variant ``variant``:
+    ``{variant}.{split}_probs``."""
+    return Pipeline(
+        [
+            Node(
+                predict_tfidf,
+                ["tfidf_model", rows, "label_encoding"],
+                f"{split}_probs",
+                name=f"predict_{split}_node",
+            )
+        ],
+        namespace=variant,
+        inputs={rows, "label_encoding"},
+    )
 
 
 def transformer_pipeline(variant: str) -> Pipeline:
@@ -60,19 +96,16 @@ def transformer_pipeline(variant: str) -> Pipeline:
             name="train_text_transformer_node",
         ),
         Node(
-            predict_text_transformer,
-            ["text_model", "products", "test_products", "params:training"],
-            ["val_probs", "val_features", "test_probs", "test_features"],
-            name="predict_text_transformer_node",
-        ),
-        Node(
             score_validation,
             ["val_probs", "products", "label_encoding"],
             "metrics",
             name="score_text_transformer_node",
         ),
     ]
-    return Pipeline(nodes, namespace=variant, inputs=SHARED_INPUTS)
+    return Pipeline(nodes, namespace=variant, inputs=SHARED_INPUTS) + sum(
+        (transformer_inference(variant, rows, split) for split, rows in TRAINING_SPLITS.items()),
+        start=Pipeline([]),
+    )
 
 
 def tfidf_pipeline(variant: str) -> Pipeline:
@@ -85,36 +118,26 @@ def tfidf_pipeline(variant: str) -> Pipeline:
             name="train_tfidf_node",
         ),
         Node(
-            predict_tfidf,
-            ["tfidf_model", "products", "test_products", "label_encoding"],
-            ["val_probs", "test_probs"],
-            name="predict_tfidf_node",
-        ),
-        Node(
             score_validation,
             ["val_probs", "products", "label_encoding"],
             "metrics",
             name="score_tfidf_node",
         ),
     ]
-    return Pipeline(nodes, namespace=variant, inputs=SHARED_INPUTS)
+    return Pipeline(nodes, namespace=variant, inputs=SHARED_INPUTS) + sum(
+        (tfidf_inference(variant, rows, split) for split, rows in TRAINING_SPLITS.items()),
+        start=Pipeline([]),
+    )
 
 
-def create_pipeline(
-    transformer_variants: tuple[str, ...] = TRANSFORMER_VARIANTS,
-    tfidf_variants: tuple[str, ...] = TFIDF_VARIANTS,
-    **kwargs,
-) -> Pipeline:
-    """Every text model variant.
+def create_pipeline(grid: Grid) -> Pipeline:
+    """Every text variant of the grid (``grid.text``), each under its own namespace.
 
     Args:
-        transformer_variants: Names of the transformer variants.
-        tfidf_variants: Names of the TF-IDF variants.
-        **kwargs: Ignored (Kedro's ``find_pipelines`` signature).
+        grid: The experiment grid of the environment.
 
     Returns:
         The union of the variants' pipelines.
     """
-    pipelines = [transformer_pipeline(name) for name in transformer_variants]
-    pipelines += [tfidf_pipeline(name) for name in tfidf_variants]
-    return sum(pipelines, start=Pipeline([]))
+    builders = {"transformer": transformer_pipeline, "tfidf": tfidf_pipeline}
+    return sum((builders[v.kind](v.name) for v in grid.text), start=Pipeline([]))

@@ -1,0 +1,170 @@
+"""The experiment grid: declared once per environment, validated, the same from every entry
+point (the command line, KEDRO_ENV, the Python API in either order), or a clear error."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from rakuten_kedro.grid import GridError, check_pipeline_matches_grid, load_grid, parse_grid
+from rakuten_kedro.hooks import GridEnvironmentHooks
+from rakuten_kedro.pipeline_registry import build_pipelines
+from tests.kedro_project import KEDRO_CLI, PROJECT, kedro_environment
+
+NETWORKS = {"fusion": {"networks": {"one_layer": {}, "two_layer": {}}}}
+
+
+def grid_parameters(**changes) -> dict:
+    grid = {
+        "text": [{"name": "text_a", "kind": "transformer"}, {"name": "text_b", "kind": "tfidf"}],
+        "image": [{"name": "image_a", "training_ids": "all", "dcl": False}],
+        "members": [
+            {"name": "m1", "text": "text_a", "image": "image_a", "network": "two_layer"},
+            {"name": "m2", "text": "text_b", "image": "image_a", "network": "one_layer"},
+        ],
+        "headline": "m1",
+    }
+    grid.update(changes)
+    return {"grid": grid, **NETWORKS}
+
+
+def test_a_grid_parses_with_its_cross_references():
+    grid = parse_grid(grid_parameters())
+    assert [v.kind for v in grid.text] == ["transformer", "tfidf"]
+    assert grid.image[0].training_ids_dataset == "all_training_ids"
+    assert grid.headline_member.text == "text_a"
+    assert grid.namespaces()["members"] == {"m1", "m2"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {
+                "members": [
+                    {"name": "m1", "text": "text_zz", "image": "image_a", "network": "one_layer"}
+                ]
+            },
+            r"grid.yml: grid.members\[0\] \(m1\) names text 'text_zz', which is not declared in "
+            r"grid.text: \['text_a', 'text_b'\]",
+        ),
+        (
+            {"members": [{"name": "m1", "text": "text_a", "image": "image_a", "network": "three"}]},
+            r"names network 'three', which is not declared in fusion.networks",
+        ),
+        ({"text": [{"name": "text_a", "kind": "bert"}]}, r"grid.text\[0\] \(text_a\): kind must"),
+        ({"text": [{"name": "bert", "kind": "tfidf"}]}, r"text variant names start with 'text_'"),
+        ({"image": [{"name": "image_a", "training_ids": "all"}]}, "dcl must be true or false"),
+        ({"headline": "m9"}, r"grid.headline 'm9' is not one of the members"),
+        ({"headline": "m2"}, "m2' fuses 'text_b', a TF-IDF variant"),
+        ({"members": []}, "grid.members must be a non-empty list"),
+        (
+            {
+                "members": [
+                    {
+                        "name": "ensemble",
+                        "text": "text_a",
+                        "image": "image_a",
+                        "network": "one_layer",
+                    }
+                ]
+            },
+            "not a usable namespace name",
+        ),  # fmt: skip
+    ],
+)
+def test_a_wrong_entry_is_an_error_naming_the_file_and_the_entry(changes, message):
+    with pytest.raises(GridError, match=message):
+        parse_grid(grid_parameters(**changes), source="conf/base/parameters_grid.yml")
+
+
+def test_the_project_grids():
+    base, rakuten = load_grid("local", PROJECT / "conf"), load_grid("rakuten", PROJECT / "conf")
+    assert len(base.members) == 5 and len(rakuten.members) == 12
+    assert rakuten.text == base.text and rakuten.image == base.image  # only members override
+    assert {m.network for m in rakuten.members} == {"one_layer", "two_layer", "two_layer_residual"}
+
+
+def members_of(pipelines: dict) -> set[str]:
+    return {
+        n.namespace for n in pipelines["fusion"].nodes if n.name.endswith("_decision_fusion_node")
+    }
+
+
+@pytest.fixture
+def project(monkeypatch):
+    monkeypatch.delenv("KEDRO_ENV", raising=False)
+    monkeypatch.chdir(PROJECT)
+    bootstrap_project(PROJECT)
+    from kedro.framework.project import pipelines  # noqa: PLC0415
+
+    pipelines.configure("rakuten_kedro.pipeline_registry")
+    yield pipelines
+    pipelines.configure("rakuten_kedro.pipeline_registry")
+
+
+def test_python_api_session_first_then_pipelines(project):
+    KedroSession.create(PROJECT, env="rakuten").load_context()
+    assert len(members_of(project)) == 12
+
+
+def test_python_api_pipelines_first_then_session(project):
+    assert len(members_of(project)) == 5  # no environment asked for yet: local
+    KedroSession.create(PROJECT, env="rakuten").load_context()
+    assert len(members_of(project)) == 12  # rebuilt for the session's environment
+    # The session's environment is now the process's KEDRO_ENV (as `kedro jupyter --env` does),
+    # so a session without env stays rakuten, and another environment rebuilds again.
+    assert KedroSession.create(PROJECT).load_context().env == "rakuten"
+    KedroSession.create(PROJECT, env="local").load_context()
+    assert len(members_of(project)) == 5
+
+
+def test_a_pipeline_built_for_another_environment_does_not_run():
+    stale = build_pipelines(load_grid("local", PROJECT / "conf"))["__default__"]
+    with pytest.raises(GridError, match=r"built from another experiment grid .*KEDRO_ENV=rakuten"):
+        GridEnvironmentHooks().before_pipeline_run({"env": "rakuten"}, stale)
+    rakuten = build_pipelines(load_grid("rakuten", PROJECT / "conf"))
+    with pytest.raises(GridError, match="fusion_transformer_dcl_residual"):
+        check_pipeline_matches_grid(rakuten["fusion"], load_grid("local", PROJECT / "conf"))
+    check_pipeline_matches_grid(rakuten["__default__"], load_grid("rakuten", PROJECT / "conf"))
+    check_pipeline_matches_grid(rakuten["text_model"], load_grid("local", PROJECT / "conf"))
+
+
+def describe(*args: str, **environment: str) -> str:
+    result = subprocess.run(
+        [str(KEDRO_CLI), "registry", "describe", "ensemble", *args], cwd=PROJECT,
+        env=kedro_environment(**environment), capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def ensemble_members(output: str) -> list[str]:
+    lines = output.split("Ensemble members:")[1].splitlines()
+    return [line[2:] for line in lines if line.startswith("- ")]
+
+
+def test_the_command_line_and_kedro_env_show_the_same_members():
+    assert len(ensemble_members(describe())) == 5
+    assert len(ensemble_members(describe("--env", "rakuten"))) == 12
+    assert ensemble_members(describe(KEDRO_ENV="rakuten")) == ensemble_members(
+        describe("--env", "rakuten")
+    )
+
+
+def test_a_member_naming_an_unknown_variant_stops_the_command(tmp_path: Path):
+    conf = tmp_path / "conf"
+    subprocess.run(["cp", "-r", str(PROJECT / "conf"), str(conf)], check=True)
+    (conf / "broken").mkdir()
+    (conf / "broken" / "parameters_grid.yml").write_text(
+        "grid:\n  members:\n    - {name: m1, text: text_large, image: image_dcl_clean, "
+        "network: one_layer}\n  headline: m1\n"
+    )
+    with pytest.raises(GridError, match=r"broken/parameters_grid.yml: grid.members\[0\] \(m1\) "
+                       r"names text 'text_large'"):  # fmt: skip
+        load_grid("broken", conf)
