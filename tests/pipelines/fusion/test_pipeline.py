@@ -18,10 +18,10 @@ from rakuten_kedro.datasets.checkpoints import CheckpointsDataset
 from rakuten_kedro.datasets.submission import SubmissionDataset
 from rakuten_kedro.datasets.torch_model import TorchModelDataset
 from rakuten_kedro.fusion.members import EnsembleMember
-from rakuten_kedro.fusion.tables import probs_table
 from rakuten_kedro.pipelines.ensemble import create_pipeline as ensemble_pipeline
 from rakuten_kedro.pipelines.fusion import create_pipeline as fusion_pipeline
 from rakuten_kedro.pipelines.reporting import create_pipeline as reporting_pipeline
+from rakuten_kedro.tables import probs_table
 from tests.fusion.synthetic import modality_probs
 
 CODES = list(PRDTYPECODES)

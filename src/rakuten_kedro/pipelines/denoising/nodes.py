@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rakuten_kedro.fusion.tables import probs_matrix, probs_table
-from rakuten_kedro.products import label_codes, rows_in_split
+from rakuten_kedro.tables import label_codes, probs_matrix, probs_table, rows_in_split
 from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.vision.data import ImageCacheLike, cache_images, positions_of
 from rakuten_kedro.vision.denoise import (

@@ -16,14 +16,14 @@ from rakuten_kedro.fusion.decision import (
 )
 from rakuten_kedro.fusion.feature import cross_validate_feature_fusion
 from rakuten_kedro.fusion.stacking import cross_validate_stacking
-from rakuten_kedro.fusion.tables import (
+from rakuten_kedro.fusion.vote import vote_from_probs
+from rakuten_kedro.tables import (
     features_matrix,
     predictions_table,
     probs_matrix,
     probs_table,
     validation_rows,
 )
-from rakuten_kedro.fusion.vote import vote_from_probs
 from rakuten_kedro.training.cross_validation import CrossValidationResult
 from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.training.metrics import classification_metrics
