@@ -21,6 +21,7 @@ from rakuten_kedro.pipelines.image_model.nodes import (
     train_first_stage,
     train_second_stage,
 )
+from rakuten_kedro.preflight import PREFLIGHT_TAG
 
 #: Variant name → catalog entry of the training ids it learns from: ``clean_training_ids``
 #: (the denoising pipeline's output) or ``all_training_ids`` (every training product).
@@ -55,6 +56,7 @@ def variant_pipeline(variant: str, training_ids: str) -> Pipeline:
             "params:model",
             "initial_weights",
             name="check_image_weights_node",
+            tags={PREFLIGHT_TAG},
         ),
         Node(
             _bind(train_first_stage, variant),

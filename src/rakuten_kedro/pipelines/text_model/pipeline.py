@@ -13,7 +13,6 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
-from rakuten_kedro.hooks import PREFLIGHT_TAG
 from rakuten_kedro.pipelines.text_model.nodes import (
     check_text_encoder,
     predict_text_transformer,
@@ -22,6 +21,7 @@ from rakuten_kedro.pipelines.text_model.nodes import (
     train_text_transformer,
     train_tfidf,
 )
+from rakuten_kedro.preflight import PREFLIGHT_TAG
 
 #: Transformer variants (each needs a block of the same name in the parameters).
 TRANSFORMER_VARIANTS = ("text_transformer",)
