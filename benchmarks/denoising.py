@@ -1,8 +1,9 @@
 """Denoising: time per cross-validation fold of the out-of-fold image model.
 
-``rakuten_kedro.vision.denoise.out_of_fold_probs`` trains one ResNet18 per fold at 32 px on
-the other folds (validation on the val split each epoch), predicts its held-out fold, and the
-script times the whole K folds, then cleanlab's ranking on the out-of-fold probabilities.
+``rakuten_kedro.vision.denoise.out_of_fold_probs`` (the one ``cross_validate`` loop) trains one
+ResNet18 per fold at 32 px on the other folds (validation on the val split each epoch), predicts
+its held-out fold, and the script times the whole K folds, then cleanlab's ranking on the
+out-of-fold probabilities.
 
     python benchmarks/denoising.py [--n 600] [--folds 4] [--epochs 1]
 """
@@ -16,7 +17,8 @@ import common
 import numpy as np
 from image_training import AUGMENT, RUN, stage
 
-from rakuten_kedro.vision.denoise import out_of_fold_probs, rank_label_issues, stratified_folds
+from rakuten_kedro.training.folds import assign_folds
+from rakuten_kedro.vision.denoise import out_of_fold_probs, rank_label_issues
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> dict:
     split = products["split"].to_numpy()
     labels = products["label"].to_numpy()
     train, val = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
-    folds = stratified_folds(labels[train], args.folds, 2020)
+    folds = assign_folds(labels[train], args.folds, 2020)
     params = {"model": {"depth": 18}, "train": stage(32, args.epochs, 64), "augment": AUGMENT,
               "run": RUN}  # fmt: skip
     t0 = time.perf_counter()

@@ -18,8 +18,8 @@ import common
 import numpy as np
 
 from rakuten_kedro.fusion.decision import cross_validate_decision_fusion
-from rakuten_kedro.fusion.folds import assign_folds
 from rakuten_kedro.fusion.stacking import cross_validate_stacking
+from rakuten_kedro.training.folds import assign_folds
 
 
 def synthetic_probs(labels, accuracy: float, rng):

@@ -13,6 +13,7 @@ from kedro.io import AbstractDataset, MemoryDataset
 
 from rakuten_kedro.distributed import process_rank
 from rakuten_kedro.grid import check_pipeline_matches_grid, grid_environment, load_grid
+from rakuten_kedro.preflight import PREFLIGHT_TAG
 from rakuten_kedro.run_lock import RunLock, remove_leftovers
 
 logger = logging.getLogger(__name__)
@@ -102,12 +103,6 @@ class RunEnvironmentHooks:
             torch.get_num_threads(),
             run_params.get("env") or "local",
         )
-
-
-#: Nodes with this tag check the run's prerequisites (e.g. that pretrained weights can be
-#: found) from parameters alone; they run before the first node, so a run that cannot finish
-#: stops in seconds rather than after an hour of earlier work.
-PREFLIGHT_TAG = "preflight"
 
 
 class PreflightChecksHooks:

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from rakuten_kedro.fusion.decision import cross_validate_decision_fusion, stack_probabilities
-from rakuten_kedro.fusion.folds import assign_folds
 from rakuten_kedro.pipelines.preprocessing.nodes import split_train_validation
 from rakuten_kedro.text.tfidf import tfidf_probabilities, train_tfidf_classifier
 from rakuten_kedro.text.transformer import predict_texts, train_text_classifier
+from rakuten_kedro.training.folds import assign_folds
 from tests.fusion.synthetic import modality_probs
 from tests.text.products import CODES, TINY_MODEL, TINY_TRAINING, make_text_products
 

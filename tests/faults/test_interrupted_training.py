@@ -20,8 +20,9 @@ from transformers import get_scheduler
 
 from rakuten_kedro.training import TrainConfig, fit, optimizer_steps, predict
 from rakuten_kedro.training.checkpoint import checkpoint_path, load_checkpoint
+from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.vision import train as vision_train
-from rakuten_kedro.vision.denoise import out_of_fold_probs, stratified_folds
+from rakuten_kedro.vision.denoise import out_of_fold_probs
 from tests.training.blobs import DIM, Blobs
 from tests.vision.fixtures import CODES, make_image_products
 
@@ -138,7 +139,7 @@ def denoising_oof(checkpoint_root: Path | None, monkeypatch, crash: bool = False
         cache.images(16),
         np.array([position[r] for r in train["row_id"]]),
         labels,
-        stratified_folds(labels, 3, seed=0),
+        assign_folds(labels, 3, seed=0),
         val_positions=np.array([position[r] for r in val["row_id"]]),
         val_labels=val["label"].to_numpy(),
         num_classes=len(CODES),

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from rakuten_kedro.fusion.decision import cross_validate_decision_fusion, stack_probabilities
-from rakuten_kedro.fusion.folds import assign_folds
-from rakuten_kedro.vision.denoise import rank_label_issues, stratified_folds
+from rakuten_kedro.training.folds import assign_folds
+from rakuten_kedro.vision.denoise import rank_label_issues
 from tests.fusion.synthetic import modality_probs
 
 CODES = [10, 40, 50, 2583]
@@ -22,13 +22,22 @@ def labels_with_small_classes() -> np.ndarray:
     return np.r_[np.repeat([0, 1], 12), [2, 2], [3]]
 
 
+def denoising_folds(labels: np.ndarray) -> np.ndarray:
+    """4 folds, as the denoising node assigns them."""
+    return assign_folds(
+        labels, 4, seed=0, codes=CODES, rows="training rows", setting="denoising.folds"
+    )
+
+
 def test_denoising_folds_warn_naming_the_small_codes(caplog):
     labels = labels_with_small_classes()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # scikit-learn's own warning is replaced by ours
-        with caplog.at_level(logging.WARNING, logger="rakuten_kedro.vision.denoise"):
-            folds = stratified_folds(labels, 4, seed=0, codes=CODES)
-    assert "code(s) [50, 2583] have fewer training rows than the 4 folds" in caplog.text
+        with caplog.at_level(logging.WARNING, logger="rakuten_kedro.training.folds"):
+            folds = denoising_folds(labels)
+    assert "code(s) [50, 2583] have fewer training rows than the 4 folds (denoising.folds" in (
+        caplog.text
+    )
     assert "{50: 2, 2583: 1}" in caplog.text
     assert sorted(set(folds)) == [0, 1, 2, 3]
     assert len(set(folds[labels == 2])) == 2  # its two rows are in two different folds
@@ -50,9 +59,9 @@ def test_denoising_label_issues_still_rank_with_a_single_row_class():
 
 def test_denoising_folds_when_every_code_is_too_small():
     with pytest.raises(ValueError, match=r"every code has fewer training rows than the 4 folds"):
-        stratified_folds(np.array([0, 0, 1, 1, 2, 2]), 4, seed=0, codes=CODES)
-    with pytest.raises(ValueError, match="cannot split 3 training rows into 4 folds"):
-        stratified_folds(np.array([0, 1, 2]), 4, seed=0)
+        denoising_folds(np.array([0, 0, 1, 1, 2, 2]))
+    with pytest.raises(ValueError, match="cannot split 3 training rows into 4 folds: denoising"):
+        denoising_folds(np.array([0, 1, 2]))
 
 
 def test_decision_fusion_accepts_a_code_with_fewer_rows_than_folds():

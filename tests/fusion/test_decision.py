@@ -10,8 +10,9 @@ from rakuten_kedro.fusion.decision import (
     fold_ensemble,
     stack_probabilities,
 )
-from rakuten_kedro.fusion.folds import assign_folds
 from rakuten_kedro.fusion.stacking import cross_validate_stacking
+from rakuten_kedro.fusion.vote import vote_from_probs
+from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.training.metrics import macro_f1
 from tests.fusion.synthetic import modality_probs
 
@@ -53,7 +54,7 @@ def test_decision_fusion_beats_both_modalities_out_of_fold(confused, hidden, res
     assert unimodal < 0.85  # each modality alone confuses a pair of classes
     fused = macro_f1(confused["labels"], result.oof_probs.argmax(axis=1), NUM_CLASSES)
     assert fused > unimodal + 0.1 and fused > 0.95
-    assert macro_f1(confused["test_labels"], result.test_vote(), NUM_CLASSES) > 0.95
+    assert macro_f1(confused["test_labels"], vote_from_probs(result.test_probs), NUM_CLASSES) > 0.95
     assert len(result.models) == 4 and all(1 <= epoch <= 25 for epoch in result.best_epochs)
     logits = fold_ensemble(result)(__import__("torch").as_tensor(confused["test_inputs"][:3]))
     assert tuple(logits.shape) == (4, 3, NUM_CLASSES)
@@ -87,7 +88,7 @@ def test_fold_networks_are_reused_only_for_the_same_inputs(confused, tmp_path, c
 
     first = run(confused["inputs"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fold0", "fold1", "fold2", "fold3"]
-    with caplog.at_level("INFO", logger="rakuten_kedro.fusion.cross_validation"):
+    with caplog.at_level("INFO", logger="rakuten_kedro.training.cross_validation"):
         again = run(confused["inputs"])
     assert "member: 4 of 4 fold models reused" in caplog.text
     np.testing.assert_array_equal(again.oof_probs, first.oof_probs)
@@ -95,7 +96,7 @@ def test_fold_networks_are_reused_only_for_the_same_inputs(confused, tmp_path, c
     caplog.clear()
     changed = confused["inputs"].copy()
     changed[0, :NUM_CLASSES] = changed[0, ::-1][:NUM_CLASSES]  # one row's text probabilities
-    with caplog.at_level("INFO", logger="rakuten_kedro.fusion.cross_validation"):
+    with caplog.at_level("INFO", logger="rakuten_kedro.training.cross_validation"):
         run(changed)
     # Only the fold that merely predicts that row (never trains or selects on it) is reused.
     assert "member: 1 of 4 fold models reused" in caplog.text

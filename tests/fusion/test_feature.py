@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rakuten_kedro.fusion.feature import cross_validate_feature_fusion
-from rakuten_kedro.fusion.folds import assign_folds
+from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.training.metrics import macro_f1
 
 

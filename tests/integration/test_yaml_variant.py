@@ -23,10 +23,18 @@ GRID = {
         ],
         "image": [{"name": "image_small", "training_ids": "all", "dcl": False}],
         "members": [
-            {"name": "fusion_small", "text": "text_small", "image": "image_small",
-             "network": "one_layer"},
-            {"name": "fusion_tfidf_small", "text": "text_tfidf", "image": "image_small",
-             "network": "two_layer"},
+            {
+                "name": "fusion_small",
+                "text": "text_small",
+                "image": "image_small",
+                "network": "one_layer",
+            },
+            {
+                "name": "fusion_tfidf_small",
+                "text": "text_tfidf",
+                "image": "image_small",
+                "network": "two_layer",
+            },
         ],  # fmt: skip
         "headline": "fusion_small",
     }

@@ -1,15 +1,20 @@
 """Denoising: cleanlab ranks injected flips first; the table and the truth scoring are exact."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+from rakuten_kedro.training.folds import assign_folds
+from rakuten_kedro.training.loop import FitResult
+from rakuten_kedro.vision import denoise
 from rakuten_kedro.vision.denoise import (
     LABEL_ISSUE_COLUMNS,
     label_issues_table,
     rank_label_issues,
     score_flags,
-    stratified_folds,
 )
 
 CODES = [10, 40, 50, 60]
@@ -83,11 +88,37 @@ def test_score_flags_refuses_a_truth_file_of_other_data():
         score_flags(table, noise.assign(row_id=noise["row_id"] + 10**6), products["row_id"])
 
 
-def test_stratified_folds():
-    labels = np.repeat([0, 1, 2], 8)
-    folds = stratified_folds(labels, 4, seed=1)
-    assert sorted(np.bincount(folds)) == [6, 6, 6, 6]
-    for fold in range(4):
-        assert sorted(labels[folds == fold].tolist()) == [0, 0, 1, 1, 2, 2]
-    with pytest.raises(ValueError, match="into 4 folds"):
-        stratified_folds([0, 1], 4, seed=1)
+def test_denoising_folds_pick_their_epoch_on_the_validation_split(monkeypatch, tmp_path):
+    """Fold k trains on the other folds with seed + k, in checkpoint_root/fold{k}, picks its
+    epoch on the validation split, and alone predicts its own rows."""
+    positions, val_positions = np.arange(30) + 100, np.arange(5)
+    labels = np.arange(30) % 3
+    folds = assign_folds(labels, 3, seed=0)
+    digests = np.arange(135)
+    fits = []
+
+    def fake_fit(model, images, train_positions, train_labels, **kwargs):
+        fits.append({"seed": torch.initial_seed(), "train": train_positions, **kwargs})
+        model.fold = len(fits) - 1
+        return FitResult(model=model, best_epoch=2, best_score=0.5, history=[])
+
+    def fake_predict(model, images, rows, **kwargs):
+        return np.tile(np.eye(3, dtype=np.float32)[model.fold], (len(rows), 1)), None
+
+    monkeypatch.setattr(denoise, "fit_image_classifier", fake_fit)
+    monkeypatch.setattr(denoise, "predict_image_classifier", fake_predict)
+    params = {"model": {"depth": 18, "weights": None}, "run": {"seed": 7},
+              "train": {"input_size": 16, "batch_size": 4}}  # fmt: skip
+    probs = denoise.out_of_fold_probs(
+        np.zeros((135, 16, 16, 3), np.uint8), positions, labels, folds,
+        val_positions=val_positions, val_labels=np.arange(5) % 3, num_classes=3, params=params,
+        checkpoint_root=tmp_path, pixel_digests=digests,
+    )  # fmt: skip
+    assert [fit["seed"] for fit in fits] == [7, 8, 9]
+    for fold, fit in enumerate(fits):
+        np.testing.assert_array_equal(fit["train"], positions[folds != fold])
+        np.testing.assert_array_equal(fit["val_positions"], val_positions)
+        assert fit["checkpoint_dir"] == Path(tmp_path) / f"fold{fold}"
+        assert fit["pixel_digests"] is digests
+        assert fit["name"] == f"denoising fold {fold + 1}/3"
+    np.testing.assert_array_equal(probs.argmax(axis=1), folds)

@@ -13,12 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rakuten_kedro.fusion.cross_validation import (
-    CrossValidationResult,
-    cross_validate,
-    make_torch_train_fold,
-)
+from rakuten_kedro.fusion.fold_networks import make_torch_train_fold
 from rakuten_kedro.models.fusion import DecisionFusionNet, FoldEnsemble
+from rakuten_kedro.training.cross_validation import CrossValidationResult, cross_validate
 
 
 def stack_probabilities(probs: Sequence[np.ndarray]) -> np.ndarray:
@@ -69,7 +66,7 @@ def cross_validate_decision_fusion(
         lr: Adam learning rate.
         weight_decay: Adam weight decay.
         batch_size: Rows per batch (0: full batch).
-        epoch_selection: ``"inner"`` or ``"held_out"`` (see ``folds.fold_splits``).
+        epoch_selection: ``"inner"`` or ``"held_out"`` (see ``training.folds.fold_splits``).
         seed: Base seed.
         cpu: Train on the CPU.
         name: Label for logs and progress bars.

@@ -13,12 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rakuten_kedro.fusion.cross_validation import (
-    CrossValidationResult,
-    cross_validate,
-    make_torch_train_fold,
-)
+from rakuten_kedro.fusion.fold_networks import make_torch_train_fold
 from rakuten_kedro.models.fusion import FeatureFusionNet
+from rakuten_kedro.training.cross_validation import CrossValidationResult, cross_validate
 
 
 def cross_validate_feature_fusion(

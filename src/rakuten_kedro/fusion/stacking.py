@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from rakuten_kedro.fusion.cross_validation import CrossValidationResult, TrainFold, cross_validate
+from rakuten_kedro.training.cross_validation import CrossValidationResult, TrainFold, cross_validate
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""One training loop for every network, on `accelerate`, with checkpoints and one metrics function.
+"""One training loop for every network, on `accelerate`, with checkpoints and one metrics function;
+one out-of-fold loop (`cross_validation`, folds from `folds`) for models scored on their own rows.
 
 See ``docs/architecture.md`` ("Training") for the contract.
 """

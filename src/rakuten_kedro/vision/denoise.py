@@ -1,17 +1,18 @@
 """Find mislabelled training images with confident learning (cleanlab), as the winners did.
 
-Out-of-fold class probabilities from a k-fold cross-validated image model go to cleanlab's
-``find_label_issues`` (``prune_by_noise_rate``, ranked by ``normalized_margin``); the top
-``drop_fraction`` of the ranked issues is removed from the image model's training data. On
-the demo data, :func:`score_flags` measures how many of the generator's injected flips were
+Out-of-fold class probabilities from a k-fold cross-validated image model (the project's one
+loop, ``training.cross_validation``, each fold picking its epoch on the validation split) go
+to cleanlab's ``find_label_issues`` (``prune_by_noise_rate``, ranked by ``normalized_margin``);
+the top ``drop_fraction`` of the ranked issues is removed from the image model's training data.
+On the demo data, :func:`score_flags` measures how many of the generator's injected flips were
 found.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,10 @@ import pandas as pd
 import torch
 from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
-from sklearn.model_selection import StratifiedKFold
 
 from rakuten_kedro.codes import PRDTYPECODE_NAMES
 from rakuten_kedro.models.image import build_image_classifier
+from rakuten_kedro.training.cross_validation import TrainFold, cross_validate
 from rakuten_kedro.vision.train import fit_image_classifier, predict_image_classifier
 
 logger = logging.getLogger(__name__)
@@ -42,60 +43,6 @@ LABEL_ISSUE_COLUMNS = [
     "suggested_prob",
     "dropped",
 ]
-
-
-def stratified_folds(
-    labels: Sequence[int] | np.ndarray,
-    n_folds: int,
-    seed: int,
-    codes: Sequence[int] | None = None,
-) -> np.ndarray:
-    """Fold index (0..n_folds-1) of every row, stratified by label.
-
-    A class with fewer rows than folds is allowed (with a warning naming it): its rows land in
-    as many folds as it has rows, so a fold model may never see it, and its out-of-fold
-    probabilities (and label issues) are less reliable.
-
-    Args:
-        labels: Label index of every row.
-        n_folds: Number of folds.
-        seed: Seed of the shuffle.
-        codes: Product type codes in label order, to name small classes in messages.
-
-    Raises:
-        ValueError: When there are fewer rows than folds, or every class has fewer rows than
-            folds.
-    """
-    labels = np.asarray(labels)
-    if len(labels) < n_folds:
-        raise ValueError(f"cannot split {len(labels)} training rows into {n_folds} folds")
-    values, counts = np.unique(labels, return_counts=True)
-    names = values if codes is None else np.asarray(codes)[values]
-    small = {
-        int(name): int(count) for name, count in zip(names, counts, strict=True) if count < n_folds
-    }
-    what = "label" if codes is None else "code"
-    if len(small) == len(values):
-        raise ValueError(
-            f"every {what} has fewer training rows than the {n_folds} folds ({small}): "
-            "lower the number of folds (denoising.folds)"
-        )
-    if small:
-        logger.warning(
-            "denoising: %s(s) %s have fewer training rows than the %d folds (rows: %s); some "
-            "fold models never see them and their label issues are less reliable",
-            what,
-            sorted(small),
-            n_folds,
-            small,
-        )
-    folds = np.empty(len(labels), dtype=np.int64)
-    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
-        for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
-            folds[held_out] = fold
-    return folds
 
 
 def rank_label_issues(
@@ -236,6 +183,114 @@ def score_flags(
     }
 
 
+@dataclass
+class ImageFoldModel:
+    """One fold's image classifier; it predicts cache rows (centre crop).
+
+    Attributes:
+        model: The classifier with its best epoch's weights.
+        images: The cache array it reads its rows from.
+        params: The ``denoising`` parameters (``train``, ``augment``, ``run``).
+        name: Shown in logs and progress bars.
+        best_epoch: Epoch kept.
+        best_score: Macro-F1 of that epoch on the validation split.
+        reused: Its finished checkpoint was reused, not trained again.
+    """
+
+    model: torch.nn.Module
+    images: np.ndarray
+    params: dict
+    name: str
+    best_epoch: int
+    best_score: float
+    reused: bool = False
+
+    def predict_proba(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
+        """``(n, C)`` probabilities of the cache rows ``inputs[0]``."""
+        stage = self.params["train"]
+        probs, _ = predict_image_classifier(
+            self.model,
+            self.images,
+            inputs[0],
+            input_size=int(stage["input_size"]),
+            augment=self.params.get("augment", {}),
+            batch_size=int(stage.get("eval_batch_size", 2 * int(stage["batch_size"]))),
+            run=self.params.get("run", {}),
+            desc=f"{self.name} out-of-fold",
+        )
+        return probs
+
+
+def make_image_train_fold(
+    images: np.ndarray,
+    *,
+    num_classes: int,
+    num_folds: int,
+    params: dict,
+    checkpoint_root: str | Path | None = None,
+    pixel_digests: np.ndarray | None = None,
+) -> TrainFold:
+    """A ``train_fold`` that trains a fresh image classifier per fold on cache rows.
+
+    Its inputs are cache positions (one array); fold ``k`` seeds torch with ``run.seed + k``
+    and keeps its checkpoints in ``checkpoint_root/fold{k}`` (a rerun resumes or reuses them).
+
+    Args:
+        images: Cache array (N, S, S, 3) at ``params["train"]["cache_size"]``.
+        num_classes: Number of classes.
+        num_folds: Number of folds (for names in logs).
+        params: ``model`` (builder kwargs), ``train`` (stage settings), ``augment``, ``run``.
+        checkpoint_root: Folder for per-fold checkpoints, or None.
+        pixel_digests: The cache's per-row digests aligned with ``images`` (fingerprints).
+
+    Returns:
+        The ``train_fold`` callable for ``cross_validate``.
+    """
+    run = params.get("run", {})
+    seed = int(run.get("seed", 2020))
+
+    def train_fold(
+        train_inputs: Sequence[np.ndarray],
+        train_labels: np.ndarray,
+        select_inputs: Sequence[np.ndarray],
+        select_labels: np.ndarray,
+        fold: int,
+    ) -> ImageFoldModel:
+        name = f"denoising fold {fold + 1}/{num_folds}"
+        torch.manual_seed(seed + fold)
+        model = build_image_classifier(num_classes=num_classes, **params.get("model", {}))
+        result = fit_image_classifier(
+            model,
+            images,
+            train_inputs[0],
+            train_labels,
+            val_positions=select_inputs[0],
+            val_labels=select_labels,
+            stage=params["train"],
+            augment=params.get("augment", {}),
+            run=run,
+            name=name,
+            checkpoint_dir=None
+            if checkpoint_root is None
+            else Path(checkpoint_root) / f"fold{fold}",
+            pixel_digests=pixel_digests,
+        )
+        logger.info(
+            "%s: best epoch %d, val macro-F1 %.4f", name, result.best_epoch, result.best_score
+        )
+        return ImageFoldModel(
+            model=result.model,
+            images=images,
+            params=params,
+            name=name,
+            best_epoch=result.best_epoch,
+            best_score=result.best_score,
+            reused=result.reused,
+        )
+
+    return train_fold
+
+
 def out_of_fold_probs(
     images: np.ndarray,
     positions: np.ndarray,
@@ -268,45 +323,24 @@ def out_of_fold_probs(
         (n_train, num_classes) float32 probabilities, row ``i`` from the model of fold
         ``folds[i]``.
     """
-    probs = np.zeros((len(positions), num_classes), dtype=np.float32)
-    stage = params["train"]
-    n_folds = int(folds.max()) + 1
-    for fold in range(n_folds):
-        held_out = folds == fold
-        torch.manual_seed(int(params.get("run", {}).get("seed", 2020)) + fold)
-        model = build_image_classifier(num_classes=num_classes, **params.get("model", {}))
-        result = fit_image_classifier(
-            model,
-            images,
-            positions[~held_out],
-            labels[~held_out],
-            val_positions=val_positions,
-            val_labels=val_labels,
-            stage=stage,
-            augment=params.get("augment", {}),
-            run=params.get("run", {}),
-            name=f"denoising fold {fold + 1}/{n_folds}",
-            checkpoint_dir=None
-            if checkpoint_root is None
-            else Path(checkpoint_root) / f"fold{fold}",
-            pixel_digests=pixel_digests,
-        )
-        fold_probs, _ = predict_image_classifier(
-            result.model,
-            images,
-            positions[held_out],
-            input_size=int(stage["input_size"]),
-            augment=params.get("augment", {}),
-            batch_size=int(stage.get("eval_batch_size", 2 * int(stage["batch_size"]))),
-            run=params.get("run", {}),
-            desc=f"denoising fold {fold + 1}/{n_folds} out-of-fold",
-        )
-        probs[held_out] = fold_probs
-        logger.info(
-            "denoising fold %d/%d: best epoch %d, val macro-F1 %.4f",
-            fold + 1,
-            n_folds,
-            result.best_epoch,
-            result.best_score,
-        )
-    return probs
+    train_fold = make_image_train_fold(
+        images,
+        num_classes=num_classes,
+        num_folds=int(np.max(folds)) + 1,
+        params=params,
+        checkpoint_root=checkpoint_root,
+        pixel_digests=pixel_digests,
+    )
+    result = cross_validate(
+        [positions],
+        labels,
+        folds,
+        train_fold,
+        num_classes=num_classes,
+        epoch_selection="given",
+        select_inputs=[val_positions],
+        select_labels=val_labels,
+        desc="denoising",
+        progress=False,  # each fold model shows its own progress
+    )
+    return result.oof_probs

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rakuten_kedro.fusion.tables import predictions_table, probs_table
 from rakuten_kedro.pipelines.ensemble import create_pipeline
 from rakuten_kedro.pipelines.ensemble.nodes import make_submission, vote_test, vote_validation
+from rakuten_kedro.tables import predictions_table, probs_table
 from tests.grids import make_grid
 
 CODES = [10, 40, 50]

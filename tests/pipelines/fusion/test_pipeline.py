@@ -17,19 +17,21 @@ from rakuten_kedro.codes import PRDTYPECODES
 from rakuten_kedro.datasets.checkpoints import CheckpointsDataset
 from rakuten_kedro.datasets.submission import SubmissionDataset
 from rakuten_kedro.datasets.torch_model import TorchModelDataset
-from rakuten_kedro.fusion.tables import probs_table
 from rakuten_kedro.pipelines.ensemble import create_pipeline as ensemble_pipeline
 from rakuten_kedro.pipelines.fusion import create_pipeline as fusion_pipeline
 from rakuten_kedro.pipelines.reporting import create_pipeline as reporting_pipeline
+from rakuten_kedro.tables import probs_table
 from tests.fusion.synthetic import modality_probs
 from tests.grids import make_grid
 
 CODES = list(PRDTYPECODES)
-GRID = make_grid([
-    ("fusion_a_2layer", "text_a", "image_a", "two_layer"),
-    ("fusion_b_1layer", "text_b", "image_a", "one_layer"),
-    ("fusion_a_1layer", "text_a", "image_a", "one_layer"),
-])
+GRID = make_grid(
+    [
+        ("fusion_a_2layer", "text_a", "image_a", "two_layer"),
+        ("fusion_b_1layer", "text_b", "image_a", "one_layer"),
+        ("fusion_a_1layer", "text_a", "image_a", "one_layer"),
+    ]
+)
 PARAMETERS = {
     "fusion": {
         "cross_validation": {"n_folds": 4, "seed": 2020, "epoch_selection": "inner"},
@@ -112,11 +114,7 @@ def run_outputs(tmp_path_factory):
     submission_path = tmp_path_factory.mktemp("out") / "submission.csv"
     datasets["submission"] = SubmissionDataset(filepath=str(submission_path), source="demo")
     catalog = DataCatalog(datasets=datasets)
-    pipeline = (
-        fusion_pipeline(GRID)
-        + ensemble_pipeline(GRID)
-        + reporting_pipeline(GRID)
-    )
+    pipeline = fusion_pipeline(GRID) + ensemble_pipeline(GRID) + reporting_pipeline(GRID)
     SequentialRunner().run(pipeline, catalog)
     return catalog, {"val_labels": val_labels, "test_labels": test_labels, "n_test": n_test}
 

@@ -18,20 +18,22 @@ from rakuten_kedro.codes import PRDTYPECODE_NAMES, PRDTYPECODES
 from rakuten_kedro.datasets import ImageCacheDataset
 from rakuten_kedro.datasets.new_products import NewProductsDataset
 from rakuten_kedro.datasets.predictions import PredictionsDataset
-from rakuten_kedro.fusion.tables import predictions_table, probs_table
 from rakuten_kedro.hooks import DiscardStalePredictionsHooks
 from rakuten_kedro.models.fusion import build_decision_fold_ensemble
 from rakuten_kedro.models.image import build_image_classifier
 from rakuten_kedro.pipelines.predict import create_pipeline
 from rakuten_kedro.pipelines.predict.nodes import describe_models, predict_new_products
+from rakuten_kedro.tables import predictions_table, probs_table
 from rakuten_kedro.text.tfidf import train_tfidf_classifier
 from tests.fixtures import make_products, write_challengedata_folder
 from tests.grids import make_grid
 
-GRID = make_grid([
-    ("m1", "text_transformer", "image_dcl_clean", "two_layer"),
-    ("m2", "text_tfidf", "image_dcl_clean", "one_layer"),
-])
+GRID = make_grid(
+    [
+        ("m1", "text_transformer", "image_dcl_clean", "two_layer"),
+        ("m2", "text_tfidf", "image_dcl_clean", "one_layer"),
+    ]
+)
 
 
 def test_pipeline_uses_only_trained_artifacts():

@@ -15,6 +15,7 @@ from tests.grids import make_grid
 
 GRID = make_grid([("m1", "text_transformer", "image_a", "n"), ("m2", "text_tfidf", "image_a", "n")])
 
+
 def catalog_with(model_params):
     # No products at all: the check must not need data.
     return DataCatalog(

@@ -10,15 +10,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rakuten_kedro.fusion.tables import probs_matrix, probs_table
-from rakuten_kedro.products import label_codes, rows_in_split
+from rakuten_kedro.tables import label_codes, probs_matrix, probs_table, rows_in_split
+from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.vision.data import ImageCacheLike, cache_images, positions_of
 from rakuten_kedro.vision.denoise import (
     label_issues_table,
     out_of_fold_probs,
     rank_label_issues,
     score_flags,
-    stratified_folds,
 )
 from rakuten_kedro.vision.plots import plot_top_flags
 from rakuten_kedro.vision.train import weights_source
@@ -67,7 +66,14 @@ def cross_validate_image_model(  # noqa: PLR0917 - Kedro passes node inputs posi
     size = int(params["train"]["cache_size"])
     images = cache_images(image_cache, size)
     labels = train["label"].to_numpy()
-    folds = stratified_folds(labels, int(params["folds"]), int(params["seed"]), codes)
+    folds = assign_folds(
+        labels,
+        int(params["folds"]),
+        int(params["seed"]),
+        codes=codes,
+        rows="training rows",
+        setting="denoising.folds",
+    )
     probs = out_of_fold_probs(
         images,
         positions_of(image_cache, train["row_id"]),

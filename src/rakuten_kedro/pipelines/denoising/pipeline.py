@@ -17,6 +17,7 @@ from rakuten_kedro.pipelines.denoising.nodes import (
     score_denoising,
     select_clean_training_ids,
 )
+from rakuten_kedro.preflight import PREFLIGHT_TAG
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -35,6 +36,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs="params:denoising",
                 outputs="denoising_initial_weights",
                 name="check_denoising_weights_node",
+                tags={PREFLIGHT_TAG},
             ),
             Node(
                 func=cross_validate_image_model,

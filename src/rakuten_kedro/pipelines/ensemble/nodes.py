@@ -7,13 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rakuten_kedro.fusion.tables import (
-    prediction_labels,
-    predictions_table,
-    probs_matrix,
-    validation_rows,
-)
 from rakuten_kedro.fusion.vote import majority_vote
+from rakuten_kedro.tables import prediction_labels, predictions_table, probs_matrix, validation_rows
 
 
 def vote_validation(

@@ -10,23 +10,24 @@ import pandas as pd
 import torch
 
 from rakuten_kedro.datasets.torch_model import set_build_config
-from rakuten_kedro.fusion.cross_validation import CrossValidationResult
 from rakuten_kedro.fusion.decision import (
     cross_validate_decision_fusion,
     fold_ensemble,
     stack_probabilities,
 )
 from rakuten_kedro.fusion.feature import cross_validate_feature_fusion
-from rakuten_kedro.fusion.folds import assign_folds
 from rakuten_kedro.fusion.predict import fold_ensemble_predict
 from rakuten_kedro.fusion.stacking import cross_validate_stacking
-from rakuten_kedro.fusion.tables import (
+from rakuten_kedro.fusion.vote import vote_from_probs
+from rakuten_kedro.tables import (
     features_matrix,
     predictions_table,
     probs_matrix,
     probs_table,
     validation_rows,
 )
+from rakuten_kedro.training.cross_validation import CrossValidationResult
+from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.training.metrics import classification_metrics
 
 
@@ -41,7 +42,13 @@ def assign_fusion_folds(products: pd.DataFrame, cross_validation: dict[str, Any]
         ``row_id``, ``fold`` for the validation rows, in table order.
     """
     row_ids, labels = validation_rows(products)
-    folds = assign_folds(labels, int(cross_validation["n_folds"]), int(cross_validation["seed"]))
+    folds = assign_folds(
+        labels,
+        int(cross_validation["n_folds"]),
+        int(cross_validation["seed"]),
+        rows="validation rows",
+        setting="fusion.cross_validation.n_folds",
+    )
     return pd.DataFrame({"row_id": row_ids, "fold": folds})
 
 
@@ -239,7 +246,7 @@ def train_stacking(
     return (
         val_probs,
         test_probs,
-        predictions_table(test_row_ids, result.test_vote(), codes),
+        predictions_table(test_row_ids, vote_from_probs(result.test_probs), codes),
         metrics,
     )
 

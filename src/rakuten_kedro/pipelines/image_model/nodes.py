@@ -10,9 +10,14 @@ from typing import Any
 import pandas as pd
 import torch
 
-from rakuten_kedro.fusion.tables import features_table, probs_matrix, probs_table
 from rakuten_kedro.models.image import ResNetClassifier, build_image_classifier
-from rakuten_kedro.products import label_codes, rows_in_split
+from rakuten_kedro.tables import (
+    features_table,
+    label_codes,
+    probs_matrix,
+    probs_table,
+    rows_in_split,
+)
 from rakuten_kedro.training.metrics import classification_metrics
 from rakuten_kedro.vision.data import ImageCacheLike, cache_images, positions_of
 from rakuten_kedro.vision.train import (

@@ -23,6 +23,7 @@ from rakuten_kedro.pipelines.image_model.nodes import (
     train_first_stage,
     train_second_stage,
 )
+from rakuten_kedro.preflight import PREFLIGHT_TAG
 
 #: Inputs shared by every variant.
 SHARED_INPUTS = {"products", "label_encoding", "image_cache", "checkpoints"}
@@ -55,6 +56,7 @@ def variant_pipeline(image: ImageVariant) -> Pipeline:
             "params:model",
             "initial_weights",
             name="check_image_weights_node",
+            tags={PREFLIGHT_TAG},
         ),
         Node(
             _bind(train_first_stage, variant),

@@ -12,8 +12,8 @@ import pandas as pd
 from rakuten_kedro.datasets.image_cache import ImageCacheSpec
 from rakuten_kedro.fingerprint import digest, model_digest
 from rakuten_kedro.fusion.predict import ensemble_with_text_fallback, top_k_table
-from rakuten_kedro.fusion.tables import prediction_labels, probs_matrix
 from rakuten_kedro.pipelines.preprocessing.nodes import describe_image_cache
+from rakuten_kedro.tables import prediction_labels, probs_matrix
 from rakuten_kedro.vision.data import ImageCacheLike
 
 logger = logging.getLogger(__name__)

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rakuten_kedro.fusion.tables import prediction_labels, probs_matrix, validation_rows
 from rakuten_kedro.reporting.figures import (
     confusion_matrix_figure,
     methods_bar_chart,
     per_class_f1_figure,
 )
 from rakuten_kedro.reporting.table import results_markdown, results_table, score_methods
+from rakuten_kedro.tables import prediction_labels, probs_matrix, validation_rows
 from rakuten_kedro.training.metrics import classification_metrics
 
 

@@ -13,9 +13,14 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline as SklearnPipeline
 
-from rakuten_kedro.fusion.tables import features_table, probs_matrix, probs_table
 from rakuten_kedro.models.text import TextClassifier
-from rakuten_kedro.products import label_codes, rows_in_split
+from rakuten_kedro.tables import (
+    features_table,
+    label_codes,
+    probs_matrix,
+    probs_table,
+    rows_in_split,
+)
 from rakuten_kedro.text.pretrained import locate_pretrained
 from rakuten_kedro.text.tfidf import tfidf_probabilities, train_or_reuse_tfidf
 from rakuten_kedro.text.transformer import predict_texts, train_text_classifier

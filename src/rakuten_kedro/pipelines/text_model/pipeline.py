@@ -14,7 +14,6 @@ from functools import partial, update_wrapper
 from kedro.pipeline import Node, Pipeline
 
 from rakuten_kedro.grid import Grid
-from rakuten_kedro.hooks import PREFLIGHT_TAG
 from rakuten_kedro.pipelines.text_model.nodes import (
     check_text_encoder,
     predict_text_transformer,
@@ -23,6 +22,7 @@ from rakuten_kedro.pipelines.text_model.nodes import (
     train_text_transformer,
     train_tfidf,
 )
+from rakuten_kedro.preflight import PREFLIGHT_TAG
 
 #: Inputs shared by every variant (outputs of the preprocessing pipeline).
 SHARED_INPUTS = {"products", "label_encoding", "checkpoints"}

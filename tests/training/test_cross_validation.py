@@ -1,4 +1,4 @@
-"""Out-of-fold scoring never sees its own rows (checked two ways), and batches come whole."""
+"""Out-of-fold scoring never sees its own rows, whichever rows pick the epochs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from rakuten_kedro.fusion.cross_validation import array_loader, cross_validate
-from rakuten_kedro.fusion.folds import assign_folds
+from rakuten_kedro.training.cross_validation import cross_validate
+from rakuten_kedro.training.folds import assign_folds
 
 
 @dataclass
@@ -60,25 +60,44 @@ def test_out_of_fold_rows_are_predicted_by_models_that_never_trained_on_them(sel
         if selection == "inner":
             assert not predicted & set(select_first_column)
     assert result.test_probs.shape == (8, 7, 10)
-    assert result.test_vote().shape == (7,)
-
-
-def test_array_loader_serves_whole_dict_batches():
-    loader = array_loader(
-        {"inputs": np.ones((10, 3)), "labels": np.arange(10)}, batch_size=4, shuffle=False
-    )
-    batches = list(loader)
-    assert [len(batch["labels"]) for batch in batches] == [4, 4, 2]
-    assert batches[0]["inputs"].dtype.is_floating_point and batches[0]["labels"].tolist() == [
-        0,
-        1,
-        2,
-        3,
-    ]
-    full = list(array_loader({"labels": np.arange(10)}, batch_size=0, shuffle=True))
-    assert len(full) == 1 and sorted(full[0]["labels"].tolist()) == list(range(10))
 
 
 def test_cross_validate_checks_row_counts():
     with pytest.raises(ValueError, match="rows but labels have"):
         cross_validate([np.zeros((3, 2))], np.zeros(4), np.zeros(4), None, num_classes=2)
+
+
+def test_given_selection_rows_pick_every_epoch_and_the_folds_are_all_trained_on():
+    inputs = np.arange(40, dtype=np.float32)[:, None]
+    labels = np.arange(40) % 4
+    folds = assign_folds(labels, 4, seed=0)
+    val_inputs, val_labels = np.full((6, 1), -1.0, dtype=np.float32), np.arange(6) % 4
+    calls = []
+
+    def train_fold(train_inputs, train_labels, select_inputs, select_labels, fold):
+        calls.append((fold, set(train_inputs[0][:, 0]), select_inputs, select_labels))
+        return Memorizer(train_inputs[0], train_labels, 4)
+
+    result = cross_validate(
+        [inputs], labels, folds, train_fold, num_classes=4, epoch_selection="given",
+        select_inputs=[val_inputs], select_labels=val_labels,
+    )  # fmt: skip
+    assert [fold for fold, *_ in calls] == [0, 1, 2, 3]
+    for fold, trained, select_inputs, select_labels in calls:
+        assert trained == set(inputs[folds != fold, 0])  # every other fold, none held back
+        np.testing.assert_array_equal(select_inputs[0], val_inputs)
+        np.testing.assert_array_equal(select_labels, val_labels)
+    assert not np.isnan(result.oof_probs).any()
+
+
+@pytest.mark.parametrize(
+    ("selection", "given"), [("given", False), ("inner", True), ("held_out", True)]
+)
+def test_given_selection_rows_come_with_the_given_mode_only(selection, given):
+    labels = np.arange(12) % 2
+    select = {"select_inputs": [np.zeros((2, 1))], "select_labels": np.zeros(2)} if given else {}
+    with pytest.raises(ValueError, match="select_inputs and select_labels are needed with"):
+        cross_validate(
+            [np.zeros((12, 1))], labels, assign_folds(labels, 3, seed=0), None, num_classes=2,
+            epoch_selection=selection, **select,
+        )  # fmt: skip

@@ -1,10 +1,5 @@
-"""Out-of-fold training of any fusion model on the validation rows, and its fold-vote on test rows.
-
-``cross_validate`` is model-agnostic: it splits the rows (``folds.fold_splits``), asks a
-``train_fold`` callable for one model per fold, and fills every row's out-of-fold probabilities
-from the one model that neither trained on it nor (with ``epoch_selection="inner"``) chose its
-epoch on it. The decision-level, feature-level and stacking fusions differ only in
-``train_fold``. Torch models train with the project's one loop (``rakuten_kedro.training``).
+"""The fusions' fold networks: a ``train_fold`` for ``cross_validate`` that trains small torch
+networks over in-memory arrays with the project's one training loop (``rakuten_kedro.training``).
 """
 
 from __future__ import annotations
@@ -12,137 +7,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
 from rakuten_kedro.fingerprint import Fingerprint, digest
-from rakuten_kedro.fusion.folds import FoldSplit, fold_splits
-from rakuten_kedro.fusion.vote import vote_from_probs
+from rakuten_kedro.training.cross_validation import TrainFold
 from rakuten_kedro.training.loop import TrainConfig, fit, predict
-
-logger = logging.getLogger(__name__)
-
-
-class FoldModel(Protocol):
-    """What ``train_fold`` returns: a trained model that gives class probabilities."""
-
-    best_epoch: int
-    best_score: float
-
-    def predict_proba(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
-        """``(n, C)`` class probabilities for the rows of ``inputs`` (one array per input)."""
-
-
-TrainFold = Callable[
-    [Sequence[np.ndarray], np.ndarray, Sequence[np.ndarray], np.ndarray, int], FoldModel
-]
-
-
-@dataclass
-class CrossValidationResult:
-    """Out-of-fold probabilities on the training rows, fold probabilities on the test rows.
-
-    Attributes:
-        oof_probs: ``(N, C)``: each row's probabilities from the fold model that never trained
-            on it.
-        folds: ``(N,)`` fold index of every row.
-        test_probs: ``(K, N_test, C)`` every fold model's probabilities on the test rows
-            (``None`` without test inputs).
-        models: The K fold models.
-        best_epochs: Epoch each fold model kept (0 for models without epochs).
-        fold_scores: Each fold model's macro-F1 on its epoch-selection rows.
-    """
-
-    oof_probs: np.ndarray
-    folds: np.ndarray
-    test_probs: np.ndarray | None
-    models: list[Any]
-    best_epochs: list[int] = field(default_factory=list)
-    fold_scores: list[float] = field(default_factory=list)
-
-    def test_vote(self) -> np.ndarray:
-        """``(N_test,)`` majority vote of the fold models (ties: highest summed probability)."""
-        if self.test_probs is None:
-            raise ValueError("no test inputs were given to cross_validate")
-        return vote_from_probs(self.test_probs)
-
-
-def _take(inputs: Sequence[np.ndarray], rows: np.ndarray) -> list[np.ndarray]:
-    return [array[rows] for array in inputs]
-
-
-def cross_validate(
-    inputs: Sequence[np.ndarray],
-    labels: np.ndarray,
-    folds: np.ndarray,
-    train_fold: TrainFold,
-    *,
-    num_classes: int,
-    test_inputs: Sequence[np.ndarray] | None = None,
-    epoch_selection: str = "inner",
-    desc: str = "folds",
-) -> CrossValidationResult:
-    """Trains one model per fold and predicts every row out-of-fold.
-
-    Args:
-        inputs: One or more ``(N, …)`` arrays (e.g. the 54 probabilities, or text and image
-            features), rows aligned with ``labels``.
-        labels: ``(N,)`` label indices.
-        folds: ``(N,)`` fold index of every row (``folds.assign_folds``).
-        train_fold: ``train_fold(train_inputs, train_labels, select_inputs, select_labels,
-            fold)`` → a fitted ``FoldModel``.
-        num_classes: Number of classes ``C``.
-        test_inputs: The same arrays for the test rows, predicted by every fold model.
-        epoch_selection: ``"inner"`` or ``"held_out"`` (see ``folds.fold_splits``).
-        desc: Progress bar label.
-
-    Returns:
-        A ``CrossValidationResult``.
-    """
-    labels = np.asarray(labels)
-    if any(len(array) != len(labels) for array in inputs):
-        raise ValueError(
-            f"inputs have {[len(a) for a in inputs]} rows but labels have {len(labels)}"
-        )
-    oof = np.full((len(labels), num_classes), np.nan, dtype=np.float32)
-    test_probs, models, best_epochs, scores = [], [], [], []
-    splits: list[FoldSplit] = fold_splits(folds, epoch_selection)
-    for split in tqdm(splits, desc=desc, leave=False):
-        model = train_fold(
-            _take(inputs, split.train),
-            labels[split.train],
-            _take(inputs, split.select),
-            labels[split.select],
-            split.fold,
-        )
-        oof[split.predict] = model.predict_proba(_take(inputs, split.predict))
-        if test_inputs is not None:
-            test_probs.append(model.predict_proba(test_inputs))
-        models.append(model)
-        best_epochs.append(int(model.best_epoch))
-        scores.append(float(model.best_score))
-    reused = sum(bool(getattr(model, "reused", False)) for model in models)
-    if reused:
-        logger.info("%s: %d of %d fold models reused (same inputs and settings)", desc, reused,
-                    len(models))  # fmt: skip
-    return CrossValidationResult(
-        oof_probs=oof,
-        folds=np.asarray(folds),
-        test_probs=np.stack(test_probs) if test_inputs is not None else None,
-        models=models,
-        best_epochs=best_epochs,
-        fold_scores=scores,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Torch fold models, trained with the project's one loop.
 
 
 class ArrayBatches(Dataset):

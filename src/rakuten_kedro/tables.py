@@ -1,16 +1,52 @@
-"""Conversions between the pipelines' tables and the arrays the fusion models work on.
+"""The tables the pipelines pass each other, and their conversions to and from arrays.
 
-Table formats are fixed in docs/architecture.md: probability tables hold ``row_id`` then one
+Formats are fixed in docs/architecture.md. From preprocessing: ``label_encoding``
+(``{"codes": [...]}``, the codes in label-index order) and ``products`` (``row_id``, ``label``,
+``split`` in ``train``/``val``, …). From the models: probability tables hold ``row_id`` then one
 float column per code named ``str(code)`` in ``label_encoding`` order; feature tables hold
 ``row_id`` then ``f0 … f{d-1}``; prediction tables hold ``row_id``, ``label``, ``prdtypecode``.
+(Reading the raw challenge files is ``datasets/product_tables.py``.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+
+def label_codes(label_encoding: dict[str, Any]) -> list[int]:
+    """The product type codes in label-index order, from the ``label_encoding`` JSON."""
+    if "codes" not in label_encoding:
+        raise KeyError("label_encoding has no 'codes' list; rerun the preprocessing pipeline")
+    return [int(code) for code in label_encoding["codes"]]
+
+
+def rows_in_split(products: pd.DataFrame, split: str) -> pd.DataFrame:
+    """The labelled products of one split (``train`` or ``val``), in table order."""
+    for column in ("row_id", "label", "split"):
+        if column not in products.columns:
+            raise KeyError(f"products has no '{column}' column; rerun the preprocessing pipeline")
+    return products[products["split"] == split]
+
+
+def validation_rows(products: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Returns the ``row_id`` and ``label`` of the validation rows of ``products``, in table order.
+
+    Args:
+        products: The ``products`` table (``row_id``, ``label``, ``split``, …).
+
+    Returns:
+        ``(row_ids, labels)``, both int64.
+    """
+    val = rows_in_split(products, "val")
+    if val.empty:
+        raise ValueError(
+            "products: no row has split == 'val'; fusion trains on the validation rows"
+        )
+    return val["row_id"].to_numpy(dtype=np.int64), val["label"].to_numpy(dtype=np.int64)
 
 
 def _row_positions(table: pd.DataFrame, row_ids: np.ndarray, name: str) -> np.ndarray:
@@ -157,23 +193,3 @@ def prediction_labels(
     if row_ids is not None:
         labels = labels[_row_positions(table, np.asarray(row_ids), name)]
     return labels
-
-
-def validation_rows(products: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Returns the ``row_id`` and ``label`` of the validation rows of ``products``, in table order.
-
-    Args:
-        products: The ``products`` table (``row_id``, ``label``, ``split``, …).
-
-    Returns:
-        ``(row_ids, labels)``, both int64.
-    """
-    missing = {"row_id", "label", "split"} - set(products.columns)
-    if missing:
-        raise ValueError(f"products: missing columns {sorted(missing)}")
-    val = products[products["split"] == "val"]
-    if val.empty:
-        raise ValueError(
-            "products: no row has split == 'val'; fusion trains on the validation rows"
-        )
-    return val["row_id"].to_numpy(dtype=np.int64), val["label"].to_numpy(dtype=np.int64)

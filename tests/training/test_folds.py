@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rakuten_kedro.fusion.folds import assign_folds, fold_splits
+from rakuten_kedro.training.folds import assign_folds, fold_splits
 
 
 def test_assign_folds_is_stratified_balanced_and_deterministic():
@@ -26,7 +26,7 @@ def test_assign_folds_rejects_impossible_fold_counts():
         assign_folds(np.zeros(5, dtype=int), 8, seed=0)
 
 
-@pytest.mark.parametrize("selection", ["inner", "held_out"])
+@pytest.mark.parametrize("selection", ["inner", "held_out", "given"])
 def test_fold_splits_never_train_on_the_predicted_rows(selection):
     folds = assign_folds(np.arange(80) % 4, 8, seed=0)
     splits = fold_splits(folds, selection)
@@ -43,8 +43,10 @@ def test_fold_splits_never_train_on_the_predicted_rows(selection):
         if selection == "inner":
             assert not set(split.select) & set(split.predict)
             assert not set(split.select) & set(split.train)
-        else:
+        elif selection == "held_out":
             assert np.array_equal(split.select, split.predict)
+        else:
+            assert len(split.select) == 0  # the epoch is picked on rows outside the folds
 
 
 def test_fold_splits_checks_its_arguments():

@@ -1,4 +1,5 @@
-"""Probability / feature / prediction tables ↔ arrays, with errors naming what is wrong."""
+"""The pipelines' tables ↔ arrays (label codes, split rows, probabilities, features,
+predictions), with errors naming what is wrong."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rakuten_kedro.fusion.tables import (
+from rakuten_kedro.tables import (
     features_matrix,
+    label_codes,
     prediction_labels,
     predictions_table,
     probs_matrix,
     probs_table,
+    rows_in_split,
     validation_rows,
 )
 
@@ -53,3 +56,15 @@ def test_validation_rows_needs_a_validation_split():
     assert row_ids.tolist() == [2] and labels.tolist() == [1]
     with pytest.raises(ValueError, match="no row has split == 'val'"):
         validation_rows(products.assign(split="train"))
+
+
+def test_label_codes_and_split_rows_send_back_to_preprocessing():
+    assert label_codes({"codes": ["10", 2583]}) == [10, 2583]
+    with pytest.raises(KeyError, match="no 'codes' list; rerun the preprocessing pipeline"):
+        label_codes({})
+    products = pd.DataFrame(
+        {"row_id": [1, 2, 3], "label": [0, 1, 1], "split": ["val", "train", "val"]}
+    )
+    assert rows_in_split(products, "val")["row_id"].tolist() == [1, 3]
+    with pytest.raises(KeyError, match="products has no 'split' column; rerun the preprocessing"):
+        validation_rows(products.drop(columns="split"))
