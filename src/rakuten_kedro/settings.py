@@ -5,9 +5,11 @@ import warnings
 from kedro.config import OmegaConfigLoader
 
 from rakuten_kedro.hooks import (
+    CONFIG_BASE_ENV,
     DiscardStalePredictionsHooks,
     GridEnvironmentHooks,
     MainProcessSavesHooks,
+    ParameterChecksHooks,
     PreflightChecksHooks,
     ProjectLockHooks,
     RunEnvironmentHooks,
@@ -25,6 +27,8 @@ warnings.filterwarnings(
     module=r"kedro\.config\.omegaconf_config",
 )
 
+# pluggy calls the hooks of one event in reverse order of registration: the last ones here
+# run first (the lock, then the parameter check, before any preflight node or data is read).
 HOOKS = (
     GridEnvironmentHooks(),
     DiscardStalePredictionsHooks(),
@@ -33,12 +37,13 @@ HOOKS = (
     MainProcessSavesHooks(),
     NodeTimingHooks(),
     RunSummaryHooks(),  # prints last (trylast), after the timing table
-    ProjectLockHooks(),  # last registered, first called: the lock before any other hook
+    ParameterChecksHooks(),
+    ProjectLockHooks(),  # tryfirst as well: the lock before anything else
 )
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
-    "base_env": "base",
+    "base_env": CONFIG_BASE_ENV,
     "default_run_env": "local",
     # conf/<env>/ states only what differs from base: nested blocks merge key by key.
     "merge_strategy": {"parameters": "soft"},

@@ -38,6 +38,7 @@ from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from rakuten_kedro.config import DEFAULT_SEED
 from rakuten_kedro.distributed import world_size
 from rakuten_kedro.fingerprint import Fingerprint, model_digest
 from rakuten_kedro.training.checkpoint import (
@@ -108,7 +109,7 @@ class TrainConfig:
     gradient_accumulation_steps: int = 1
     mixed_precision: str = "no"
     patience: int | None = None
-    seed: int = 2020
+    seed: int = DEFAULT_SEED
     checkpoint_dir: str | Path | None = None
     checkpoint_every_epoch: bool = True
     cpu: bool = False
