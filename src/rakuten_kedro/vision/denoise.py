@@ -29,7 +29,8 @@ from rakuten_kedro.vision.train import fit_image_classifier, predict_image_class
 
 logger = logging.getLogger(__name__)
 
-#: Columns of ``label_issues.csv`` (docs/method.md §3, the codes' names, the cleanlab score, bookkeeping).
+#: Columns of ``label_issues.csv`` (docs/method.md §3, the codes' names, the cleanlab score,
+#: bookkeeping).
 LABEL_ISSUE_COLUMNS = [
     "rank",
     "row_id",
