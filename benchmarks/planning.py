@@ -59,7 +59,7 @@ FIGURES: dict[str, Figure] = {
     "image_448_dcl": Figure(137.5, "originals/s", 35, "DCL at 448 px: each original is also "
                             "seen destructed, so half the plain 448 px rate"),
     "fusion": Figure(29_500.0, "row-epochs/s", None, "benchmarks/fusion.py on a 2-core CPU, 1 "
-                     "thread: 8 folds x 40 epochs x 300 rows in 2.85 s", measured=True),
+                     "thread, 300 rows (per-epoch costs dominate: a lower bound)", measured=True),
 }  # fmt: skip
 UNIT_SHORT = {"images/s": "img/s", "originals/s": "originals/s", "photos/s": "photos/s",
               "samples/s": "samples/s", "row-epochs/s": "row-epochs/s"}  # fmt: skip
@@ -103,18 +103,44 @@ def plan(params: dict, figures: dict[str, Figure]) -> list[dict]:
                      0.25))  # fmt: skip
     fusion = params["fusion"]
     folds, epochs = fusion["cross_validation"]["n_folds"], fusion["training"]["epochs"]
-    inner = 2 if fusion["cross_validation"].get("epoch_selection") == "inner" else 1
     members = len(params["ensemble"]["members"])
-    n_val = N_LABELLED - n_train
     rows.append((f"fusion CV ({members} members × {folds} folds × {epochs} epochs, CPU)",
-                 "fusion", "fusion",
-                 members * folds * epochs * inner * n_val * (folds - 1) // folds, 0.1))  # fmt: skip
+                 "fusion", "fusion", members * member_row_epochs(params), 0.1))  # fmt: skip
     return [
         {"stage": stage, "pipeline": pipeline, "figure": key, "items": items,
          "hours": items / figures[key].rate / 3600, "gpu_memory_gb": figures[key].gpu_memory_gb,
          "disk_gb": disk}
         for stage, pipeline, key, items, disk in rows
     ]  # fmt: skip
+
+
+def member_row_epochs(params: dict) -> int:
+    """Rows × epochs one ensemble member's fusion CV trains on (its K fold networks).
+
+    Each fold network trains on K - 1 folds, or K - 2 with ``epoch_selection: inner`` (one
+    more fold picks its epoch).
+    """
+    cross_validation = params["fusion"]["cross_validation"]
+    folds = int(cross_validation["n_folds"])
+    trained = folds - 2 if cross_validation.get("epoch_selection") == "inner" else folds - 1
+    n_val = N_LABELLED - round(
+        N_LABELLED * (1 - params["preprocessing"]["split"]["validation_fraction"])
+    )
+    return folds * params["fusion"]["training"]["epochs"] * n_val * trained // folds
+
+
+def measured_fusion(params: dict, cost_curve: Path) -> Figure | None:
+    """The fusion figure from ``cost_curve.py``'s full-size run (one member's CV), if any."""
+    if not cost_curve.is_file():
+        return None
+    measurements = json.loads(cost_curve.read_text(encoding="utf-8"))["measurements"]
+    full_size = measurements.get("fusion_cv", {}).get(str(N_LABELLED + N_TEST))
+    if full_size is None:
+        return None
+    seconds = full_size["seconds"]
+    return Figure(member_row_epochs(params) / seconds, "row-epochs/s", None,
+                  f"benchmarks/cost_curve.py: one member's fusion CV on the full-size validation "
+                  f"split in {seconds:.1f} s on the CPU", measured=True)  # fmt: skip
 
 
 def four_gpu_hours(rows: list[dict]) -> float:
@@ -212,13 +238,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--measured-on", default="a GPU", help="the device of the measured figures")
     parser.add_argument("--readme", type=Path, help="rewrite this README's planning table")
     parser.add_argument("--out", type=Path, default=common.RESULTS_DIR / "planning.json")
+    parser.add_argument("--cost-curve", type=Path, default=common.RESULTS_DIR / "cost_curve.json",
+                        help="its full-size fusion CV replaces the fusion estimate")  # fmt: skip
     args = parser.parse_args(argv)  # fmt: skip
     throughputs = _pairs(args.throughput, parser, "--throughput")
     gpu_memory = _pairs(args.gpu_memory, parser, "--gpu-memory")
     if set(gpu_memory) - set(throughputs):
         parser.error("--gpu-memory only for stages whose --throughput was measured with it")
+    params = load_parameters()
     figures = measured_figures(throughputs, gpu_memory, args.measured_on)
-    rows = plan(load_parameters(), figures)
+    fusion = measured_fusion(params, args.cost_curve)
+    if fusion is not None and "fusion" not in throughputs:
+        figures["fusion"] = fusion
+    rows = plan(params, figures)
     table = markdown_table(rows, figures, args.measured_on)
     print(table)
     if args.readme:

@@ -1,5 +1,7 @@
 """planning: measured figures replace estimates, and the table says which is which."""
 
+import json
+
 import common
 import planning
 import pytest
@@ -8,11 +10,30 @@ import pytest
 def test_estimates_alone_reproduce_the_configured_plan():
     rows = planning.plan(planning.load_parameters(), planning.FIGURES)
 
-    total = sum(row["hours"] for row in rows)
-    assert total == pytest.approx(8.1, abs=0.05)
+    assert sum(row["hours"] for row in rows) == pytest.approx(7.8, abs=0.05)
     dcl = next(row for row in rows if "DCL" in row["stage"])
     assert dcl["figure"] == "image_448_dcl"
     assert dcl["items"] == 20 * (round(84_916 * 0.9) - planning.DROPPED_BY_DENOISING)
+    fusion = next(row for row in rows if row["figure"] == "fusion")
+    # 12 members x 8 fold networks x 40 epochs, each on 6 of the 8 folds of 8,492 rows
+    # (epoch_selection: inner keeps one more fold to pick the epoch).
+    assert fusion["items"] == 12 * 8 * 40 * 8_492 * 6 // 8
+
+
+def test_the_cost_curves_full_size_fusion_replaces_the_fusion_figure(tmp_path):
+    cost_curve = tmp_path / "cost_curve.json"
+    cost_curve.write_text(
+        json.dumps({"measurements": {"fusion_cv": {"98728": {"seconds": 12.0}}}}), encoding="utf-8"
+    )
+    params = planning.load_parameters()
+
+    figure = planning.measured_fusion(params, cost_curve)
+    rows = planning.plan(params, {**planning.FIGURES, "fusion": figure})
+
+    assert figure.measured
+    fusion = next(row for row in rows if row["figure"] == "fusion")
+    assert fusion["hours"] == pytest.approx(12 * 12.0 / 3600)  # 12 members x one member's 12 s
+    assert planning.measured_fusion(params, tmp_path / "missing.json") is None
 
 
 def test_a_measured_figure_is_marked_measured_and_changes_its_rows_only():
