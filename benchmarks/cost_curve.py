@@ -293,32 +293,36 @@ def stage_image_cache(case: Case) -> dict[str, dict]:
 
 
 def stage_tfidf(case: Case) -> dict[str, dict]:
-    from rakuten_kedro.pipelines.preprocessing.nodes import encode_labels  # noqa: PLC0415
-    from rakuten_kedro.pipelines.text_model.nodes import (  # noqa: PLC0415
-        predict_tfidf,
-        train_tfidf,
+    # The domain functions, not the nodes: a node may reuse an earlier fit instead of fitting.
+    from rakuten_kedro.codes import PRDTYPECODES  # noqa: PLC0415
+    from rakuten_kedro.text.tfidf import (  # noqa: PLC0415
+        tfidf_probabilities,
+        train_tfidf_classifier,
     )
 
     products, test = _table(case, "products"), _table(case, "test_products")
     params = planning.load_parameters()["text_tfidf"]["model"]
     parts: dict[str, dict] = {}
     with measured(parts, "tfidf_fit", case.n_labelled):
-        model = train_tfidf(products, encode_labels(), params)
+        model = train_tfidf_classifier(products[products["split"] == "train"], params)
     with measured(parts, "tfidf_predict", case.products):
-        predict_tfidf(model, products, test, encode_labels())
+        for rows in (products[products["split"] == "val"], test):
+            tfidf_probabilities(model, rows, len(PRDTYPECODES))
     return parts
 
 
 def stage_fusion_cv(case: Case) -> dict[str, dict]:
+    # The domain function, not the node: a node may reuse earlier fold networks.
+    from rakuten_kedro.fusion.decision import cross_validate_decision_fusion  # noqa: PLC0415
     from rakuten_kedro.pipelines.fusion.nodes import (  # noqa: PLC0415
         assign_fusion_folds,
         stack_fusion_inputs,
-        train_decision_fusion,
     )
 
     outputs = _model_outputs(case)
     params = planning.load_parameters()["fusion"]
     member = _members()[0]
+    network = params["networks"][member.network]
     n_val = int((outputs["products"]["split"] == "val").sum())
     parts: dict[str, dict] = {}
     with measured(parts, "fusion_cv", n_val):
@@ -331,12 +335,16 @@ def stage_fusion_cv(case: Case) -> dict[str, dict]:
             outputs["products"],
             {"codes": outputs["codes"]},
         )
-        train_decision_fusion(
-            inputs,
-            folds,
-            params["networks"][member.network],
-            params["cross_validation"],
-            params["training"],
+        cross_validate_decision_fusion(
+            inputs["val_inputs"],
+            inputs["val_labels"],
+            folds["fold"].to_numpy(),  # in validation-row order, as the inputs
+            num_classes=len(outputs["codes"]),
+            hidden=int(network.get("hidden") or 0),
+            residual=bool(network.get("residual", False)),
+            test_inputs=inputs["test_inputs"],
+            epoch_selection=params["cross_validation"].get("epoch_selection", "inner"),
+            **params["training"],
         )
     return parts
 
@@ -409,8 +417,13 @@ def stage_predict(case: Case) -> dict[str, dict]:
 
     from rakuten_kedro.datasets.image_cache import ImageCacheDataset  # noqa: PLC0415
     from rakuten_kedro.datasets.new_products import NewProductsDataset  # noqa: PLC0415
+    from rakuten_kedro.fusion.predict import (  # noqa: PLC0415
+        ensemble_with_text_fallback,
+        fold_ensemble_predict,
+        top_k_table,
+    )
     from rakuten_kedro.models.fusion import build_decision_fold_ensemble  # noqa: PLC0415
-    from rakuten_kedro.pipelines.predict import nodes  # noqa: PLC0415
+    from rakuten_kedro.pipelines.predict.nodes import describe_new_photos  # noqa: PLC0415
     from rakuten_kedro.pipelines.preprocessing.nodes import (  # noqa: PLC0415
         clean_products,
         encode_labels,
@@ -441,26 +454,30 @@ def stage_predict(case: Case) -> dict[str, dict]:
     shutil.rmtree(cache_folder, ignore_errors=True)
     cache_options = {"sizes": list(DEMO_CACHE_SIZES)}
     parts: dict[str, dict] = {}
+    # The predict nodes' work, through the functions they call (node signatures carry run
+    # bookkeeping that changes more often than the work).
     with measured(parts, "predict", case.n_test):
         new_products = clean_products(NewProductsDataset(input_dir=str(case.data)).load())
         cache_dataset = ImageCacheDataset(path=str(cache_folder))
-        cache_dataset.save(nodes.describe_new_photos(new_products, cache_options))
-        cache = cache_dataset.load()
-        member_predictions = [
-            nodes.member_prediction(
-                fusion_models[m.name], model_probs[m.text], model_probs[m.image]
+        cache_dataset.save(describe_new_photos(new_products, cache_options))
+        issues = cache_dataset.load().issues
+        members_out = [
+            fold_ensemble_predict(
+                fusion_models[m.name], [model_probs[m.text], model_probs[m.image]]
             )
             for m in members
         ]
-        predictions = nodes.predict_new_products(
-            new_products,
-            cache,
-            {"codes": codes},
-            {"top_k": 3},
+        row_ids = new_products["row_id"].to_numpy(dtype=np.int64)
+        has_photo = ~np.isin(row_ids, issues["row_id"].to_numpy(dtype=np.int64))
+        predicted, probs = ensemble_with_text_fallback(
+            [votes for votes, _ in members_out],
+            [member_probs for _, member_probs in members_out],
             model_probs[members[0].text],
-            *member_predictions,
+            has_photo,
         )
-        predictions.to_csv(case.work / "predictions.csv", index=False)
+        top_k_table(row_ids, predicted, probs, codes).to_csv(
+            case.work / "predictions.csv", index=False
+        )
     return parts
 
 
@@ -707,8 +724,8 @@ def plot(summary: list[dict], measurements: dict, path: Path) -> None:
             "markersize": 4,
             "color": colours[(2 * index) % 20 + (index >= 10)],
         }
-        left.plot(x, [e["cpu_seconds"] for e in entries],
-                  label=f"{row['label']} ({row['time_exponent']:.2f})", **style)  # fmt: skip
+        exponent = "" if row["time_exponent"] is None else f" ({row['time_exponent']:.2f})"
+        left.plot(x, [e["cpu_seconds"] for e in entries], label=row["label"] + exponent, **style)
         added = [max(e["peak_rss_mb"] - (e["rss_at_start_mb"] or 0), 1.0) for e in entries]
         right.plot(x, added, **style)
     axes = ((left, "CPU seconds (user + system, all threads)"),
