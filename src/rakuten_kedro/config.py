@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from typing_extensions import Self
 
 Precision = Literal["auto", "no", "bf16", "fp16"]
+#: ``scale_lr``: how the learning rate follows the number of processes (``training.scaled_lr``).
+LrScaling = Literal["linear", "none"]
 #: The project's seed (``seed`` in conf/base/globals.yml), for code called outside a run:
 #: the demo generator's command line, the training loop used from a notebook.
 DEFAULT_SEED = 2020
@@ -136,6 +138,9 @@ class RunSettings(Config):
     cpu: bool = False
     compile: bool = False
     mixed_precision: Precision = "auto"
+    #: A few batches per epoch of a full-size model (smoke tests, the rehearsal); changes what
+    #: is learned, so it is part of a checkpoint's fingerprint.
+    max_batches_per_epoch: int | None = Field(None, ge=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,6 +178,9 @@ class TransformerModel(Config):
 
 class TextTraining(RunSettings):
     """``<text variant>.training`` of a transformer variant."""
+
+    #: Learning rate under N processes: AdamW keeps its rate (see ``training.scaled_lr``).
+    scale_lr: LrScaling = "none"
 
     epochs: int = Field(ge=1)
     batch_size: int = Field(ge=1)
@@ -230,6 +238,8 @@ class ImageRun(RunSettings):
 
     seed: int
     max_grad_norm: float | None = Field(gt=0)
+    #: Learning rate under N processes: SGD's rate × N (see ``training.scaled_lr``).
+    scale_lr: LrScaling = "linear"
 
 
 class LossWeights(Config):

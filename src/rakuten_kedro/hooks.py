@@ -211,9 +211,20 @@ class MainProcessSavesHooks:
     def before_pipeline_run(self, pipeline: Any, catalog: Any) -> None:
         if process_rank() == 0:
             return
-        outputs = [name for name in sorted(pipeline.all_outputs()) if name in catalog]
-        for name in outputs:
-            catalog[name] = _SavedInMemory(catalog[name])
+        outputs = [
+            name
+            for name in sorted(pipeline.all_outputs())
+            if name in catalog and not getattr(catalog[name], "builds_on_main_process_only", False)
+        ]
+        # Kedro warns at each replaced entry; here replacing them is the point.
+        catalog_log = logging.getLogger("kedro.io.data_catalog")
+        level = catalog_log.level
+        catalog_log.setLevel(logging.ERROR)
+        try:
+            for name in outputs:
+                catalog[name] = _SavedInMemory(catalog[name])
+        finally:
+            catalog_log.setLevel(level)
         logger.info(
             "process rank %d: %d outputs kept in memory, not saved", process_rank(), len(outputs)
         )

@@ -4,6 +4,7 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
+from rakuten_kedro.distributed import close_log_files_off_the_main_process, process_rank
 from rakuten_kedro.hooks import (
     CONFIG_BASE_ENV,
     DiscardStalePredictionsHooks,
@@ -40,6 +41,11 @@ HOOKS = (
     ParameterChecksHooks(),
     ProjectLockHooks(),  # tryfirst as well: the lock before anything else
 )
+
+# Under a multi-process launch only rank 0 writes: not info.log, not kedro-viz's .viz/ from the
+# other ranks (the data, checkpoints, lock and summary are rank 0's through the hooks above).
+close_log_files_off_the_main_process()
+DISABLE_HOOKS_FOR_PLUGINS = () if process_rank() == 0 else ("kedro-viz", "kedro-telemetry")
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

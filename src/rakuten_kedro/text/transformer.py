@@ -39,7 +39,14 @@ from rakuten_kedro.text.data import (
 )
 from rakuten_kedro.text.pretrained import load_pretrained
 from rakuten_kedro.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, train_tokenizer
-from rakuten_kedro.training import FitResult, TrainConfig, fit, optimizer_steps, predict
+from rakuten_kedro.training import (
+    FitResult,
+    TrainConfig,
+    fit,
+    optimizer_steps,
+    predict,
+    scaled_lr,
+)
 from rakuten_kedro.training.checkpoint import reuse_or_build
 
 logger = logging.getLogger(__name__)
@@ -258,9 +265,14 @@ def train_text_classifier(
         compile=training.compile,
         # Mean or CLS pooling leaves the encoder's pooler without gradients.
         find_unused_parameters=model.pooling != "pooler",
+        max_batches_per_epoch=training.max_batches_per_epoch,
     )
-    optimizer = _adamw(model, training.lr, training.weight_decay)
-    steps = optimizer_steps(train_loader, config.epochs, config.gradient_accumulation_steps)
+    lr = scaled_lr(training.lr, training.scale_lr, cpu=training.cpu, name=name)
+    optimizer = _adamw(model, lr, training.weight_decay)
+    steps = optimizer_steps(
+        train_loader, config.epochs, config.gradient_accumulation_steps,
+        cpu=training.cpu, max_batches=training.max_batches_per_epoch,
+    )  # fmt: skip
     scheduler = get_scheduler(
         "linear",
         optimizer,

@@ -31,7 +31,14 @@ from rakuten_kedro.config import (
 )
 from rakuten_kedro.fingerprint import Fingerprint, digest
 from rakuten_kedro.models.image import ResNetClassifier, locate_weights
-from rakuten_kedro.training.loop import FitResult, TrainConfig, fit, predict
+from rakuten_kedro.training.loop import (
+    FitResult,
+    TrainConfig,
+    batches_per_epoch,
+    fit,
+    predict,
+    scaled_lr,
+)
 from rakuten_kedro.vision.augment import augment_batch
 from rakuten_kedro.vision.data import CachedImageDataset, image_loader
 from rakuten_kedro.vision.region_confusion import (
@@ -268,10 +275,12 @@ def fit_image_classifier(
         )
     optimizer, scheduler = sgd_with_step_decay(
         model,
-        lr=stage.lr,
+        lr=scaled_lr(stage.lr, run.scale_lr, cpu=run.cpu, name=name),
         momentum=stage.momentum,
         weight_decay=stage.weight_decay,
-        steps_per_epoch=len(train_loader),
+        steps_per_epoch=batches_per_epoch(
+            train_loader, cpu=run.cpu, max_batches=run.max_batches_per_epoch
+        ),
         lr_step_epochs=stage.lr_step_epochs,
         lr_gamma=stage.lr_gamma,
         head_lr_multiplier=dcl.head_lr_multiplier if dcl else 1.0,
@@ -288,6 +297,7 @@ def fit_image_classifier(
         max_grad_norm=run.max_grad_norm,
         progress=run.progress,
         compile=run.compile,
+        max_batches_per_epoch=run.max_batches_per_epoch,
         fingerprint=image_fingerprint(
             settings={
                 "stage": learned_settings(stage),
