@@ -126,9 +126,7 @@ def fit_with_sgd(train_loader, val_loader, scale_lr: str) -> float:
     optimizer = torch.optim.SGD(
         model.parameters(), lr=scaled_lr(SGD_LR, scale_lr, cpu=True), momentum=0.9
     )
-    config = TrainConfig(
-        epochs=SGD_EPOCHS, cpu=True, progress=False, find_unused_parameters=True
-    )
+    config = TrainConfig(epochs=SGD_EPOCHS, cpu=True, progress=False, find_unused_parameters=True)
     result = fit(
         model, train_loader, val_loader, optimizer=optimizer, scheduler=None, loss_fn=loss_fn,
         logits_fn=logits_fn, config=config,
