@@ -190,6 +190,7 @@ def _members() -> list:
 def _model_outputs(case: Case) -> dict[str, Any]:
     """Validation and test probabilities of every text and image variant of the members."""
     from rakuten_kedro.fusion.tables import probs_table, validation_rows  # noqa: PLC0415
+
     from rakuten_kedro.pipelines.preprocessing.nodes import encode_labels  # noqa: PLC0415
 
     products, test = _table(case, "products"), _table(case, "test_products")
@@ -355,6 +356,7 @@ def stage_ensemble(case: Case) -> dict[str, dict]:
         probs_matrix,
         probs_table,
     )
+
     from rakuten_kedro.pipelines.ensemble.nodes import (  # noqa: PLC0415
         make_submission,
         vote_test,
@@ -384,6 +386,7 @@ def stage_ensemble(case: Case) -> dict[str, dict]:
 
 def stage_reporting(case: Case) -> dict[str, dict]:
     from rakuten_kedro.fusion.tables import predictions_table, probs_matrix  # noqa: PLC0415
+
     from rakuten_kedro.pipelines.reporting import nodes  # noqa: PLC0415
     from rakuten_kedro.pipelines.reporting.pipeline import method_sources  # noqa: PLC0415
 
