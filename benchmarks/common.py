@@ -37,7 +37,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
 # The scripts run from benchmarks/; the project's parameter reader is the tests' (tests.params).
 sys.path.append(str(PROJECT))
-from tests.params import params  # noqa: E402
+from tests.params import parameters, params  # noqa: E402, F401 - the scripts read them here
 
 RESULTS_DIR = BENCH_DIR / "results"
 #: Generated inputs are kept here between scripts (one folder per demo size).
