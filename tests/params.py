@@ -15,13 +15,15 @@ from typing import Any
 
 from kedro.config import OmegaConfigLoader
 
-from rakuten_kedro.settings import CONFIG_LOADER_ARGS
-
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 @functools.cache
 def _parameters(env: str) -> dict[str, Any]:
+    # The project settings import Kedro's framework, which sets up logging and logs it: only
+    # when parameters are read (a benchmark that measures nothing prints nothing else).
+    from rakuten_kedro.settings import CONFIG_LOADER_ARGS  # noqa: PLC0415
+
     loader = OmegaConfigLoader(str(CONF), env=env, **CONFIG_LOADER_ARGS)
     return dict(loader["parameters"])
 
