@@ -182,9 +182,9 @@ def _save(case: Case, **tables: pd.DataFrame) -> None:
 
 def _grid() -> Any:
     """The experiment grid of ``--env rakuten`` (its members, variants and headline)."""
-    from rakuten_kedro.grid import load_grid  # noqa: PLC0415
+    from rakuten_kedro.grid import parse_grid  # noqa: PLC0415
 
-    return load_grid(planning.ENV, common.PROJECT / "conf")
+    return parse_grid(planning.load_parameters(), environment=planning.ENV)
 
 
 def _model_outputs(case: Case) -> dict[str, Any]:

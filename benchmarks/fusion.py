@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     cross_validate_stacking(
         inputs, labels, folds, num_classes=27, settings=fusion["stacking"],
-        epoch_selection=cross_validation["epoch_selection"], seed=fusion["training"]["seed"],
+        epoch_selection=cross_validation["epoch_selection"], seed=cross_validation["seed"],
         test_inputs=test,
     )  # fmt: skip
     rows.append(common.row("stacking (logistic regression) CV", time.perf_counter() - t0, "s"))
