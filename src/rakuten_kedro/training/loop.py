@@ -246,9 +246,15 @@ class _Setup:
         return self.accelerator.no_sync(self.model)
 
     def release(self) -> torch.nn.Module:
-        """Drops accelerate's references to the prepared objects; returns the plain module."""
+        """Drops accelerate's references to the prepared objects; returns the plain module.
+
+        Not ``accelerator.free_memory()``: it also runs a full ``gc.collect()``, which costs
+        0.7 s per call in a process holding a run's tables (33 s of a 41 s fusion benchmark).
+        """
         if self.accelerated:
-            self.accelerator.free_memory()
+            accelerator = self.accelerator
+            accelerator._models, accelerator._dataloaders = [], []  # noqa: SLF001
+            accelerator._optimizers, accelerator._schedulers = [], []  # noqa: SLF001
         return self.plain
 
 
