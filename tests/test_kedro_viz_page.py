@@ -87,7 +87,8 @@ def test_the_default_view_shows_the_layers_and_every_pipeline(viz_build: Path, t
         pipelines = page.locator(".pipeline-list .menu-option").all_inner_texts()
         browser.close()
     assert layers == [layer for layer in LAYER_ORDER if layer in layers]  # in data-flow order
-    assert {"raw", "primary", "model_output", "fusion_models", "fusion_output"} <= set(layers)
+    # Each variant and member is a collapsed namespace by default: its models are inside it.
+    assert {"raw", "primary", "model_output", "fusion_input", "fusion_output"} <= set(layers)
     assert bands == len(layers)
     assert sorted(name.strip() for name in pipelines) == sorted(PIPELINES)
     assert not [address for address in requested if "heap" in address]  # no analytics

@@ -496,6 +496,23 @@ def where_defined(path: str, files: list[Path]) -> list[str]:
     return [str(file) for file in files if _defines(_read_yaml(file), path.split("."))]
 
 
+def variants_declared_in(files: list[Path]) -> set[str]:
+    """The text and image variant names of every ``grid`` in ``files``: a base variant's block
+    stays known when an environment's grid leaves that variant out."""
+    names: set[str] = set()
+    for file in files:
+        content = _read_yaml(file)
+        grid = content.get("grid") if isinstance(content, Mapping) else None
+        if not isinstance(grid, Mapping):
+            continue
+        for kind in ("text", "image"):
+            entries = grid.get(kind)
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, Mapping) and "name" in entry:
+                    names.add(str(entry["name"]))
+    return names
+
+
 def _read_yaml(file: Path) -> Any:
     try:
         return yaml.safe_load(file.read_text(encoding="utf-8"))

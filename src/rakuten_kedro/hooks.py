@@ -17,6 +17,7 @@ from rakuten_kedro.config import (
     check_parameters,
     parameter_block,
     parameter_files,
+    variants_declared_in,
 )
 from rakuten_kedro.distributed import process_rank
 from rakuten_kedro.grid import (
@@ -75,11 +76,13 @@ class ParameterChecksHooks:
         env = context.env or "local"
         grid = load_grid(env, loader.conf_source)
         parameters = loader["parameters"]
+        files = parameter_files(loader.conf_source, [CONFIG_BASE_ENV, env])
+        active = grid.namespaces()
         check_parameters(
             sum(pipelines.values(), start=Pipeline([])),
             lambda name: parameter_block(parameters, name),
-            blocks={*FIXED_BLOCKS, *grid.namespaces()["text"], *grid.namespaces()["image"]},
-            files=parameter_files(loader.conf_source, [CONFIG_BASE_ENV, env]),
+            blocks={*FIXED_BLOCKS, *active["text"], *active["image"], *variants_declared_in(files)},
+            files=files,
             runtime_params=getattr(loader, "runtime_params", None),
         )
 
