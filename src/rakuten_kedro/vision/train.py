@@ -68,11 +68,13 @@ class DCLConfig:
         )
 
 
-def weights_source(model_params: dict[str, Any]) -> str:
-    """Check that a model's pretrained weights are on this machine; say where they come from.
+def weights_source(model_params: dict[str, Any], parameter: str = "model") -> str:
+    """Check that a model's pretrained weights are on this machine or downloadable; say where
+    they come from.
 
     Args:
         model_params: ``depth``, ``weights``, ``weights_path`` (the builder's arguments).
+        parameter: Dotted name of ``model_params`` in the configuration, for the message.
 
     Returns:
         ``"from scratch"`` or the weights file.
@@ -84,6 +86,7 @@ def weights_source(model_params: dict[str, Any]) -> str:
         int(model_params.get("depth", 50)),
         model_params.get("weights"),
         model_params.get("weights_path"),
+        parameter=parameter,
     )
     return "from scratch" if path is None else str(path)
 

@@ -34,7 +34,7 @@ def check_denoising_weights(params: dict[str, Any]) -> str:
     Returns:
         Where the initial weights come from (``"from scratch"`` or a file path).
     """
-    source = weights_source(params.get("model", {}))
+    source = weights_source(params.get("model", {}), parameter="denoising.model")
     logger.info("denoising: initial weights: %s", source)
     return source
 
