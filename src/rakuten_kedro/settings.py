@@ -33,7 +33,7 @@ HOOKS = (
     MainProcessSavesHooks(),
     NodeTimingHooks(),
     RunSummaryHooks(),  # prints last (trylast), after the timing table
-    ProjectLockHooks(),  # last registered, first called: the lock before any other hook
+    ProjectLockHooks(),  # a wrapper: the lock before any other hook
 )
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
