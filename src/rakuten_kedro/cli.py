@@ -1,8 +1,9 @@
 """Project commands: Kedro's ``run`` that ends on a user's error with its message alone, and
 Kedro's ``registry`` group with ``--env`` like ``kedro run``.
 
-A run stopped by a missing prerequisite or by bad input (``PrerequisitesMissing``, a
-``DatasetError`` such as the raw files' validation) prints its message and exits with status 1:
+A run stopped by a missing prerequisite, by bad input (``PrerequisitesMissing``, a
+``DatasetError`` such as the raw files' validation) or by another run holding the project
+(``ProjectBusy``) prints its message and exits with status 1:
 the message says what to do, and a wall of frames above it would only hide it. The full
 traceback still goes to the log files (``info.log``) and, with ``kedro run -v``, to the
 console. Every other option is Kedro's own ``run``'s.
@@ -27,11 +28,12 @@ from kedro.io import DatasetError
 
 from rakuten_kedro.grid import grid_environment, load_grid
 from rakuten_kedro.preflight import PrerequisitesMissing
+from rakuten_kedro.run_lock import ProjectBusy
 
 logger = logging.getLogger(__name__)
 
 #: Errors whose message is the whole story for the user.
-USER_ERRORS = (PrerequisitesMissing, DatasetError)
+USER_ERRORS = (PrerequisitesMissing, DatasetError, ProjectBusy)
 
 
 @click.group(name="kedro")
