@@ -139,6 +139,18 @@ class DiscardStalePredictionsHooks:
             catalog["predictions"].discard()
 
 
+class FinishedCheckpointsHooks:
+    """At the end of a successful run that trains, delete the finished trainings' checkpoints
+    when the user keeps none (``checkpoints.keep_finished: false``; see
+    ``datasets/checkpoints.py``). Rank 0 only, and before the run's lock is given back.
+    """
+
+    @hook_impl(tryfirst=True)
+    def after_pipeline_run(self, pipeline: Any, catalog: Any) -> None:
+        if process_rank() == 0 and "checkpoints" in pipeline.inputs():
+            catalog["checkpoints"].discard_finished()
+
+
 class _SavedInMemory(AbstractDataset):
     """Loads from the wrapped dataset until the run saves one, then from memory; never writes.
 

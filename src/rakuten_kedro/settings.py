@@ -6,6 +6,7 @@ from kedro.config import OmegaConfigLoader
 
 from rakuten_kedro.hooks import (
     DiscardStalePredictionsHooks,
+    FinishedCheckpointsHooks,
     GridEnvironmentHooks,
     MainProcessSavesHooks,
     PreflightChecksHooks,
@@ -30,6 +31,7 @@ HOOKS = (
     DiscardStalePredictionsHooks(),
     RunEnvironmentHooks(),
     PreflightChecksHooks(),
+    FinishedCheckpointsHooks(),
     MainProcessSavesHooks(),
     NodeTimingHooks(),
     RunSummaryHooks(),  # prints last (trylast), after the timing table
