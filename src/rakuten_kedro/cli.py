@@ -1,12 +1,12 @@
 """Project commands: Kedro's ``run`` that ends on a user's error with its message alone, and
 Kedro's ``registry`` group with ``--env`` like ``kedro run``.
 
-A run stopped by a missing prerequisite, by bad input (``PrerequisitesMissing``, a
-``DatasetError`` such as the raw files' validation) or by another run holding the project
-(``ProjectBusy``) prints its message and exits with status 1:
-the message says what to do, and a wall of frames above it would only hide it. The full
-traceback still goes to the log files (``info.log``) and, with ``kedro run -v``, to the
-console. Every other option is Kedro's own ``run``'s.
+A run stopped by a missing prerequisite (``PrerequisitesMissing``), bad input (a
+``DatasetError`` such as the raw files' validation) or another run holding the project
+(``ProjectBusy``) prints its message and exits with status 1: the message says what to do, and
+a wall of frames above it would only hide it. The full traceback still goes to the log files
+(``info.log``) and, with ``kedro run -v``, to the console. Every other option is Kedro's own
+``run``'s.
 
 The pipelines are built from the experiment grid of an environment, so describing them needs
 the environment too: ``kedro registry describe ensemble --env rakuten`` shows the 12 rakuten
