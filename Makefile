@@ -8,7 +8,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test install lint viz jupyter benchmarks clean-outputs
+.PHONY: demo test install lint viz jupyter benchmarks gpu-check clean-outputs
 
 demo: install  ## run the whole method end to end on the demo data (CPU, minutes)
 	$(BIN)/kedro run
@@ -36,6 +36,9 @@ jupyter: install
 
 benchmarks: install
 	$(BIN)/python benchmarks/run_all.py
+
+gpu-check: install  ## on a GPU (<= 8 min): measure the paper-size models, rewrite the planning table
+	$(BIN)/python benchmarks/gpu_check.py
 
 clean-outputs:  ## delete every generated output (never data/01_raw)
 	find data/02_intermediate data/03_primary data/04_feature data/05_model_input \

@@ -24,6 +24,7 @@ import torch
 import torchvision
 from torch import nn
 
+from rakuten_kedro.config import ResNetModel, parses_params
 from rakuten_kedro.online import can_download, run_is_offline
 
 logger = logging.getLogger(__name__)
@@ -175,8 +176,8 @@ class ResNetClassifier(nn.Module):
 
     def __init__(
         self,
-        depth: int = 50,
-        num_classes: int = 27,
+        depth: int,
+        num_classes: int,
         *,
         weights: str | None = None,
         weights_path: str | None = None,
@@ -263,21 +264,17 @@ class ResNetClassifier(nn.Module):
         }
 
 
-def build_image_classifier(
-    depth: int = 50,
-    num_classes: int = 27,
-    weights: str | None = None,
-    weights_path: str | None = None,
-    dcl_grid: int | None = None,
-) -> ResNetClassifier:
-    """Builder used by parameters and by ``TorchModelDataset`` (see :class:`ResNetClassifier`)."""
+@parses_params
+def build_image_classifier(model: ResNetModel, num_classes: int) -> ResNetClassifier:
+    """The untrained classifier a ``model`` parameters block describes (initial weights
+    included: ImageNet's when it names them)."""
     return ResNetClassifier(
-        depth, num_classes, weights=weights, weights_path=weights_path, dcl_grid=dcl_grid
+        model.depth, num_classes, weights=model.weights, weights_path=model.weights_path
     )
 
 
 def rebuild_image_classifier(
-    depth: int = 50, num_classes: int = 27, dcl_grid: int | None = None
+    depth: int, num_classes: int, dcl_grid: int | None = None
 ) -> ResNetClassifier:
     """The untrained classifier of a saved model: no pretrained weights are read, the saved
     ones replace them (see ``models/registry.py``)."""
