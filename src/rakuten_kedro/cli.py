@@ -2,11 +2,11 @@
 Kedro's ``registry`` group with ``--env`` like ``kedro run``.
 
 A run stopped by a missing prerequisite (``PrerequisitesMissing``), bad input (a
-``DatasetError`` such as the raw files' validation) or another run holding the project
-(``ProjectBusy``) prints its message and exits with status 1: the message says what to do, and
-a wall of frames above it would only hide it. The full traceback still goes to the log files
-(``info.log``) and, with ``kedro run -v``, to the console. Every other option is Kedro's own
-``run``'s.
+``DatasetError`` such as the raw files' validation, a ``ConfigError`` for parameters) or another
+run holding the project (``ProjectBusy``) prints its message and exits with status 1: the
+message says what to do, and a wall of frames above it would only hide it. The full traceback
+still goes to the log files (``info.log``) and, with ``kedro run -v``, to the console. Every
+other option is Kedro's own ``run``'s.
 
 The pipelines are built from the experiment grid of an environment, so describing them needs
 the environment too: ``kedro registry describe ensemble --env rakuten`` shows the 12 rakuten
@@ -26,6 +26,7 @@ from kedro.framework.cli.utils import KedroCliError, env_option
 from kedro.framework.project import pipelines
 from kedro.io import DatasetError
 
+from rakuten_kedro.config import ConfigError
 from rakuten_kedro.grid import grid_environment, load_grid
 from rakuten_kedro.preflight import PrerequisitesMissing
 from rakuten_kedro.run_lock import ProjectBusy
@@ -33,7 +34,7 @@ from rakuten_kedro.run_lock import ProjectBusy
 logger = logging.getLogger(__name__)
 
 #: Errors whose message is the whole story for the user.
-USER_ERRORS = (PrerequisitesMissing, DatasetError, ProjectBusy)
+USER_ERRORS = (PrerequisitesMissing, DatasetError, ConfigError, ProjectBusy)
 
 
 @click.group(name="kedro")
