@@ -31,6 +31,12 @@ ENV = "rakuten"
 N_LABELLED, N_TEST = 84_916, 13_812
 #: Training rows the paper's denoising removes (10 % of cleanlab's ranked issues).
 DROPPED_BY_DENOISING = 2_120
+#: One float32 copy of each network's weights, GB (parameters and buffers × 4 bytes). A trained
+#: model is saved once in data/06_models/<variant>/, and its finished training's checkpoint
+#: (best weights and history, data/06_models/checkpoints/) holds one more copy, unless
+#: ``checkpoints.keep_finished: false`` deletes it after the run; the denoising folds keep only
+#: their checkpoints.
+WEIGHTS_GB = {"camembert-base": 0.44, "ResNet50": 0.094, "ResNet152": 0.233}
 
 
 @dataclass(frozen=True)
@@ -85,10 +91,12 @@ def plan(params: dict, figures: dict[str, Figure]) -> list[dict]:
         (f"image cache ({' + '.join(map(str, sizes))} px, memory-mapped)", "preprocessing",
          "cache", N_LABELLED + N_TEST, cache_gb),
         (f"`text_transformer` (camembert-base, ≤ {text['epochs']} epochs; early stopping ends "
-         "sooner)", "text_transformer", "text_base", n_train * text["epochs"], 0.5),
+         "sooner)", "text_transformer", "text_base", n_train * text["epochs"],
+         2 * WEIGHTS_GB["camembert-base"]),
         (f"denoising CV ({folds} folds × {denoise['epochs']} epochs, ResNet50 "
          f"{denoise['input_size']} px)", "denoising", "denoise_r50_224",
-         folds * denoise["epochs"] * n_train * (folds - 1) // folds, 0.1 * folds),
+         folds * denoise["epochs"] * n_train * (folds - 1) // folds,
+         folds * WEIGHTS_GB["ResNet50"]),
     ]  # fmt: skip
     grid = parse_grid(params, environment=ENV)
     for variant in grid.used_image():
@@ -96,11 +104,11 @@ def plan(params: dict, figures: dict[str, Figure]) -> list[dict]:
         stage1, stage2 = params[variant.name]["stage1"], params[variant.name]["stage2"]
         rows.append((f"`{variant.name}` stage 1 (ResNet152 {stage1['input_size']} px, "
                      f"{stage1['epochs']} epochs)", variant.name, "image_224",
-                     stage1["epochs"] * train_rows, 0.25))  # fmt: skip
+                     stage1["epochs"] * train_rows, 2 * WEIGHTS_GB["ResNet152"]))  # fmt: skip
         rows.append((f"`{variant.name}` stage 2 ({'DCL' if variant.dcl else 'plain'} "
                      f"{stage2['input_size']} px, {stage2['epochs']} epochs)", variant.name,
                      "image_448_dcl" if variant.dcl else "image_448",
-                     stage2["epochs"] * train_rows, 0.25))  # fmt: skip
+                     stage2["epochs"] * train_rows, 2 * WEIGHTS_GB["ResNet152"]))  # fmt: skip
     fusion = params["fusion"]
     folds, epochs = fusion["cross_validation"]["n_folds"], fusion["training"]["epochs"]
     members = len(grid.members)

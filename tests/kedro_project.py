@@ -34,9 +34,10 @@ def scratch_project(project: Path) -> Path:
     return project
 
 
-def kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``kedro *args`` in ``project`` to the end, capturing its output."""
+def kedro(project: Path, *args: str, **environment: str) -> subprocess.CompletedProcess:
+    """Run ``kedro *args`` in ``project`` to the end (``environment``: extra variables),
+    capturing its output."""
     return subprocess.run(
-        [str(KEDRO_CLI), *args], cwd=project, env=kedro_environment(), capture_output=True,
-        text=True, timeout=1800, check=False,
+        [str(KEDRO_CLI), *args], cwd=project, env=kedro_environment(**environment),
+        capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip

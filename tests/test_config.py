@@ -142,4 +142,5 @@ def test_a_mistyped_key_stops_kedro_run_naming_the_key_and_the_file(tmp_path: Pa
     assert result.returncode != 0
     assert "text_transformer.training.lerning_rate: unknown key" in output
     assert "parameters.yml" in output  # (the path may be wrapped by the console)
+    assert "Traceback" not in output  # the message alone (kedro run -v: the traceback)
     assert not (project / "data/03_primary/label_encoding.json").exists()  # nothing ran

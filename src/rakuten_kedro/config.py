@@ -445,7 +445,7 @@ def parses_params(func: Function) -> Function:
 #: ``seed=7``), which Kedro adds to the parameters.
 FIXED_BLOCKS = frozenset(
     {"grid", "preprocessing", "denoising", "fusion", "feature_fusion", "predict",
-     "data", "images", "demo", "seed"}
+     "data", "images", "checkpoints", "demo", "seed"}
 )  # fmt: skip
 
 

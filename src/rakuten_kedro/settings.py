@@ -8,6 +8,7 @@ from rakuten_kedro.distributed import close_log_files_off_the_main_process, proc
 from rakuten_kedro.hooks import (
     CONFIG_BASE_ENV,
     DiscardStalePredictionsHooks,
+    FinishedCheckpointsHooks,
     GridEnvironmentHooks,
     MainProcessSavesHooks,
     ParameterChecksHooks,
@@ -35,11 +36,12 @@ HOOKS = (
     DiscardStalePredictionsHooks(),
     RunEnvironmentHooks(),
     PreflightChecksHooks(),
+    FinishedCheckpointsHooks(),
     MainProcessSavesHooks(),
     NodeTimingHooks(),
     RunSummaryHooks(),  # prints last (trylast), after the timing table
     ParameterChecksHooks(),
-    ProjectLockHooks(),  # tryfirst as well: the lock before anything else
+    ProjectLockHooks(),  # a wrapper: the lock before any other hook
 )
 
 # Under a multi-process launch only rank 0 writes: not info.log, not kedro-viz's .viz/ from the
