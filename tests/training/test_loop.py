@@ -14,7 +14,12 @@ from transformers import get_scheduler
 from rakuten_kedro.fingerprint import Fingerprint
 from rakuten_kedro.training import TrainConfig, fit, optimizer_steps, predict
 from rakuten_kedro.training.checkpoint import load_checkpoint
-from rakuten_kedro.training.loop import process_accelerator, resolve_mixed_precision
+from rakuten_kedro.training.loop import (
+    add_epoch_observer,
+    process_accelerator,
+    remove_epoch_observer,
+    resolve_mixed_precision,
+)
 from tests.training.blobs import DIM, NUM_CLASSES, Blobs
 
 
@@ -270,3 +275,21 @@ def test_compiled_training_matches_eager_and_saves_a_plain_module(tmp_path, monk
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     saved = load_checkpoint(tmp_path / "compiled")
     assert not any(key.startswith("_orig_mod") for key in saved["best_state"])
+
+
+def test_epoch_observers_see_every_epoch_and_a_reused_training_replays_its_history(tmp_path):
+    seen: list[tuple[str, int, float]] = []
+
+    def observer(name, record):
+        seen.append((name, record["epoch"], record["train_loss"]))
+
+    add_epoch_observer(observer)
+    try:
+        trained = run_fit(epochs=3, tmp_path=tmp_path, name="blobs")
+        reused = run_fit(epochs=3, tmp_path=tmp_path, name="blobs")
+    finally:
+        remove_epoch_observer(observer)
+    run_fit(epochs=1, name="blobs")  # removed: no longer told
+    losses = [(h["epoch"], h["train_loss"]) for h in trained.history]
+    assert reused.reused
+    assert seen == [("blobs", epoch, loss) for epoch, loss in losses] * 2
