@@ -46,7 +46,7 @@ serve: install  ## answer POST http://127.0.0.1:$(SERVE_PORT)/invocations with t
 	  --env-manager local --host 127.0.0.1 --port $(SERVE_PORT)
 
 mlflow-ui: install  ## the MLflow UI on the project's runs, http://127.0.0.1:$(UI_PORT)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mlflow ui --backend-store-uri $(MLFLOW_STORE) --host 127.0.0.1 --port $(UI_PORT)
+	PATH="$(abspath $(BIN)):$$PATH" MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(MLFLOW_STORE) --host 127.0.0.1 --port $(UI_PORT)
 
 benchmarks: install
 	$(BIN)/python benchmarks/run_all.py

@@ -31,6 +31,7 @@ from typing import Any
 
 import mlflow
 from kedro.framework.hooks import hook_impl
+from kedro_mlflow.config.kedro_mlflow_config import KedroMlflowConfig
 from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from mlflow.entities import Metric, RunStatus
 from mlflow.utils.validation import (
@@ -153,18 +154,28 @@ class TrackingHooks(MlflowHook):
         self._on = False
         self._settings: dict[str, Any] = {}
         self._epochs: EpochMetrics | None = None
+        self._context: Any = None
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
+        """Reads the settings only: the store is opened by a run (kedro-mlflow would open it for
+        every session, `kedro viz` and notebooks included). ``context.mlflow`` is set for
+        ``kedro mlflow ui``."""
         self._settings = tracking_settings(context.params)
         self._on = process_rank() == 0 and bool(self._settings["enabled"])
+        self._context = context
         if self._on:
-            super().after_context_created(context)
+            patterns = context.config_loader.config_patterns
+            patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+            context.__setattr__(
+                "mlflow", KedroMlflowConfig.model_validate(context.config_loader["mlflow"])
+            )
 
     @hook_impl(trylast=True)  # after the lock and the preflight checks: they may stop the run
     def before_pipeline_run(self, run_params: dict, pipeline: Any, catalog: Any) -> None:
         if not self._on:
             return
+        super().after_context_created(self._context)  # kedro-mlflow's set-up: store, experiment
         super().before_pipeline_run(run_params, pipeline, catalog)
         if not self._is_mlflow_enabled:
             return

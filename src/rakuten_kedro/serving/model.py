@@ -32,7 +32,7 @@ from rakuten_kedro.datasets.new_products import NewProductsDataset
 from rakuten_kedro.datasets.tfidf_model import TfidfModelDataset
 from rakuten_kedro.datasets.torch_model import TorchModelDataset
 from rakuten_kedro.grid import parse_grid
-from rakuten_kedro.pipelines import predict
+from rakuten_kedro.pipeline_registry import build_pipelines
 from rakuten_kedro.serving.requests import RequestError, write_request_folder
 
 #: The dataset classes a packaged model may hold, by the key its ``method.json`` names them
@@ -68,7 +68,7 @@ class MethodModel(PythonModel):
                 f"format {METHOD_FORMAT}; serve the model with the version that logged it"
             )
         grid = parse_grid(method["parameters"], "the model's method.json", method["environment"])
-        pipeline = predict.create_pipeline(grid)
+        pipeline = build_pipelines(grid)["predict"]
         values = dict(method["values"])
         for name, entry in method["models"].items():
             kind = entry["dataset"]
@@ -105,13 +105,10 @@ class MethodModel(PythonModel):
             folder = Path(scratch)
             try:
                 write_request_folder(model_input, folder)
-                catalog = _memory(self._values)
+                predict_params = {**self._values[_PREDICT_PARAMS], "input_dir": str(folder)}
+                catalog = _memory({**self._values, _PREDICT_PARAMS: predict_params})
                 catalog[REQUEST_INPUT] = NewProductsDataset(input_dir=str(folder))
                 catalog[_REQUEST_PHOTOS] = ImageCacheDataset(path=str(folder / "photo_cache"))
-                catalog[_PREDICT_PARAMS] = {
-                    **self._values[_PREDICT_PARAMS],
-                    "input_dir": str(folder),
-                }
                 with self._lock:
                     answer = _run(self._pipeline, catalog, {_ANSWER})[_ANSWER]
             except (RequestError, DatasetError) as error:

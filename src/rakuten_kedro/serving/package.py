@@ -28,7 +28,7 @@ from packaging.requirements import Requirement
 from PIL import Image
 
 from rakuten_kedro.grid import parse_grid
-from rakuten_kedro.pipelines import predict
+from rakuten_kedro.pipeline_registry import build_pipelines
 from rakuten_kedro.serving.model import (
     METHOD_ARTIFACT,
     METHOD_FORMAT,
@@ -48,7 +48,7 @@ NOT_FOR_SERVING = frozenset({"kedro-viz", "kedro-mlflow", "mlflow", "jupyterlab"
 def predict_pipeline_inputs(parameters: dict[str, Any], environment: str) -> set[str]:
     """The datasets the predict pipeline of ``parameters``' grid reads besides the products."""
     grid = parse_grid(parameters, "the run's parameters", environment)
-    return set(predict.create_pipeline(grid).inputs()) - {REQUEST_INPUT}
+    return set(build_pipelines(grid)["predict"].inputs()) - {REQUEST_INPUT}
 
 
 def _packaged_kind(dataset: Any) -> str | None:

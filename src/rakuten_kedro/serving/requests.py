@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-#: Columns a request may have (``title`` is required), with their MLflow schema types.
+#: Columns a request may have (``title`` is required), with their MLflow schema types; MLflow's
+#: schema enforcement drops any other column before the model sees the request.
 REQUEST_COLUMNS: dict[str, str] = {
     "title": "string",
     "description": "string",
@@ -67,13 +68,10 @@ def write_request_folder(request: pd.DataFrame, folder: str | Path) -> Path:
         ``folder``.
 
     Raises:
-        RequestError: An unknown column, a record without a title, a photo that is not base64,
-            or both ``image`` and ``image_path``; the message names the record (0-based).
+        RequestError: A record without a title, a photo that is not base64, or both ``image``
+            and ``image_path``; the message names the record (0-based).
     """
     folder = Path(folder)
-    unknown = sorted(set(request.columns) - set(REQUEST_COLUMNS))
-    if unknown:
-        raise RequestError(f"unknown column(s) {unknown}; a request has {list(REQUEST_COLUMNS)}")
     if "title" not in request.columns or request.empty:
         raise RequestError("a request is a non-empty table of products with a title column")
     (folder / _PHOTOS).mkdir()
