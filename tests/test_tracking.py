@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from mlflow.utils.validation import (
     MAX_ENTITY_KEY_LENGTH,
@@ -11,6 +13,7 @@ from mlflow.utils.validation import (
 
 from rakuten_kedro.tracking import (
     EpochMetrics,
+    TrackingHooks,
     final_metrics,
     metric_key,
     mlflow_param,
@@ -92,3 +95,27 @@ def test_final_metrics_are_the_results_per_method():
 )
 def test_tracking_is_on_unless_switched_off(params, enabled):
     assert tracking_settings(params)["enabled"] is enabled
+
+
+class _ConfigLoader:
+    config_patterns: dict = {}
+
+    def __getitem__(self, key: str) -> dict:
+        return {}
+
+
+def _context(params: dict) -> SimpleNamespace:
+    return SimpleNamespace(params=params, config_loader=_ConfigLoader())
+
+
+@pytest.mark.parametrize(("rank", "params", "tracks"), [
+    ("0", {}, True),
+    ("1", {}, False),  # under accelerate launch only rank 0 tracks
+    ("0", {"tracking": {"enabled": False}}, False),
+])  # fmt: skip
+def test_only_rank_0_of_an_enabled_project_tracks(monkeypatch, rank, params, tracks):
+    monkeypatch.setenv("RANK", rank)
+    hooks, context = TrackingHooks(), _context(params)
+    hooks.after_context_created(context)
+    assert hooks._on is tracks
+    assert hasattr(context, "mlflow") is tracks  # kedro mlflow ui's settings
