@@ -11,6 +11,7 @@ from mlflow.utils.validation import (
     MAX_PARAM_VAL_LENGTH,
 )
 
+from rakuten_kedro.config import ConfigError
 from rakuten_kedro.tracking import (
     EpochMetrics,
     TrackingHooks,
@@ -85,16 +86,11 @@ def test_final_metrics_are_the_results_per_method():
     }
 
 
-@pytest.mark.parametrize(
-    ("params", "enabled"),
-    [
-        ({}, True),
-        ({"tracking": {"enabled": True}}, True),
-        ({"tracking": {"enabled": False}}, False),
-    ],
-)
-def test_tracking_is_on_unless_switched_off(params, enabled):
-    assert tracking_settings(params)["enabled"] is enabled
+def test_the_tracking_settings_are_checked():
+    settings = tracking_settings({"tracking": {"enabled": False, "registered_model": None}})
+    assert (settings.enabled, settings.registered_model) == (False, None)
+    with pytest.raises(ConfigError, match="tracking.enabeld"):
+        tracking_settings({"tracking": {"enabeld": False, "registered_model": None}})
 
 
 class _ConfigLoader:
@@ -108,13 +104,14 @@ def _context(params: dict) -> SimpleNamespace:
     return SimpleNamespace(params=params, config_loader=_ConfigLoader())
 
 
-@pytest.mark.parametrize(("rank", "params", "tracks"), [
-    ("0", {}, True),
-    ("1", {}, False),  # under accelerate launch only rank 0 tracks
-    ("0", {"tracking": {"enabled": False}}, False),
+@pytest.mark.parametrize(("rank", "enabled", "tracks"), [
+    ("0", True, True),
+    ("1", True, False),  # under accelerate launch only rank 0 tracks
+    ("0", False, False),
 ])  # fmt: skip
-def test_only_rank_0_of_an_enabled_project_tracks(monkeypatch, rank, params, tracks):
+def test_only_rank_0_of_an_enabled_project_tracks(monkeypatch, rank, enabled, tracks):
     monkeypatch.setenv("RANK", rank)
+    params = {"tracking": {"enabled": enabled, "registered_model": "rakuten_kedro"}}
     hooks, context = TrackingHooks(), _context(params)
     hooks.after_context_created(context)
     assert hooks._on is tracks

@@ -10,9 +10,21 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import pipelines
 from kedro.io import AbstractDataset, MemoryDataset
+from kedro.pipeline import Pipeline
 
+from rakuten_kedro.config import (
+    FIXED_BLOCKS,
+    check_parameters,
+    parameter_block,
+    parameter_files,
+)
 from rakuten_kedro.distributed import process_rank
-from rakuten_kedro.grid import check_pipeline_matches_grid, grid_environment, load_grid
+from rakuten_kedro.grid import (
+    check_pipeline_matches_grid,
+    grid_environment,
+    load_grid,
+    pipeline_matches_grid,
+)
 from rakuten_kedro.preflight import PREFLIGHT_TAG
 from rakuten_kedro.run_lock import RunLock, remove_leftovers
 
@@ -20,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: The module whose ``register_pipelines`` builds the project's pipelines.
 PIPELINE_REGISTRY = "rakuten_kedro.pipeline_registry"
+#: The configuration environment every other one is merged onto (``settings.py``).
+CONFIG_BASE_ENV = "base"
 
 
 class GridEnvironmentHooks:
@@ -34,17 +48,40 @@ class GridEnvironmentHooks:
     kept from before) stops with a message instead of running a different shape.
     """
 
-    @hook_impl
+    @hook_impl(tryfirst=True)  # before the parameter check, which reads the pipelines
     def after_context_created(self, context: Any) -> None:
         env = context.env or "local"
         if grid_environment() != env:
             os.environ["KEDRO_ENV"] = env
+        grid = load_grid(env, context.config_loader.conf_source)
+        if not pipeline_matches_grid(pipelines.get("__default__", Pipeline([])), grid):
             pipelines.configure(PIPELINE_REGISTRY)
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict, pipeline: Any) -> None:
         env = run_params.get("env") or "local"
         check_pipeline_matches_grid(pipeline, load_grid(env, run_params.get("conf_source")))
+
+
+class ParameterChecksHooks:
+    """Every parameter block the pipelines' nodes read, checked against its typed config as
+    soon as a session's context exists (before Kedro builds the catalog and before any node):
+    a mistyped, missing or wrongly typed key, or an unknown block, stops the run at once,
+    naming the key and the YAML file (or ``--params``) that sets it."""
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        loader = context.config_loader
+        env = context.env or "local"
+        grid = load_grid(env, loader.conf_source)
+        parameters = loader["parameters"]
+        check_parameters(
+            sum(pipelines.values(), start=Pipeline([])),
+            lambda name: parameter_block(parameters, name),
+            blocks={*FIXED_BLOCKS, *grid.namespaces()["text"], *grid.namespaces()["image"]},
+            files=parameter_files(loader.conf_source, [CONFIG_BASE_ENV, env]),
+            runtime_params=getattr(loader, "runtime_params", None),
+        )
 
 
 class ProjectLockHooks:
@@ -174,9 +211,20 @@ class MainProcessSavesHooks:
     def before_pipeline_run(self, pipeline: Any, catalog: Any) -> None:
         if process_rank() == 0:
             return
-        outputs = [name for name in sorted(pipeline.all_outputs()) if name in catalog]
-        for name in outputs:
-            catalog[name] = _SavedInMemory(catalog[name])
+        outputs = [
+            name
+            for name in sorted(pipeline.all_outputs())
+            if name in catalog and not getattr(catalog[name], "builds_on_main_process_only", False)
+        ]
+        # Kedro warns at each replaced entry; here replacing them is the point.
+        catalog_log = logging.getLogger("kedro.io.data_catalog")
+        level = catalog_log.level
+        catalog_log.setLevel(logging.ERROR)
+        try:
+            for name in outputs:
+                catalog[name] = _SavedInMemory(catalog[name])
+        finally:
+            catalog_log.setLevel(level)
         logger.info(
             "process rank %d: %d outputs kept in memory, not saved", process_rank(), len(outputs)
         )

@@ -40,6 +40,7 @@ from mlflow.utils.validation import (
     MAX_PARAM_VAL_LENGTH,
 )
 
+from rakuten_kedro.config import Tracking
 from rakuten_kedro.distributed import process_rank
 from rakuten_kedro.fingerprint import data_fingerprint, digest
 from rakuten_kedro.run_summary import written_outputs
@@ -56,9 +57,9 @@ EPOCH_METRICS = ("train_loss", "val_macro_f1", "lr", "samples_per_s")
 FLUSH_EVERY_S = 5.0
 
 
-def tracking_settings(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``tracking`` parameters: ``enabled`` (default true), ``registered_model``."""
-    return {"enabled": True, **(params.get("tracking") or {})}
+def tracking_settings(params: Mapping[str, Any]) -> Tracking:
+    """The ``tracking`` parameters (``enabled``, ``registered_model``)."""
+    return Tracking.parse(params.get("tracking"), "tracking")
 
 
 def mlflow_param(name: str, value: Any) -> tuple[str, str]:
@@ -152,7 +153,7 @@ class TrackingHooks(MlflowHook):
     def __init__(self) -> None:
         super().__init__()
         self._on = False
-        self._settings: dict[str, Any] = {}
+        self._settings: Tracking | None = None
         self._epochs: EpochMetrics | None = None
         self._context: Any = None
 
@@ -162,7 +163,7 @@ class TrackingHooks(MlflowHook):
         every session, `kedro viz` and notebooks included). ``context.mlflow`` is set for
         ``kedro mlflow ui``."""
         self._settings = tracking_settings(context.params)
-        self._on = process_rank() == 0 and bool(self._settings["enabled"])
+        self._on = process_rank() == 0 and self._settings.enabled
         self._context = context
         if self._on:
             patterns = context.config_loader.config_patterns
@@ -254,7 +255,7 @@ class TrackingHooks(MlflowHook):
         if missing:
             logger.info("The method's model is not logged: %s not trained yet", missing)
             return
-        name = self._settings.get("registered_model")
+        name = self._settings.registered_model
         info = log_method_model(catalog, parameters, environment, name)
         logger.info("Logged the method's model: %s", info.model_uri)
         if info.registered_model_version:

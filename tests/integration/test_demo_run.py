@@ -1,6 +1,6 @@
 """One end-to-end `kedro run` of the whole method on a tiny demo, in a scratch copy of the project.
 
-Checks every DESIGN §4 output, the paper's ordering of results, and that the raw folder is
+Checks every docs/method.md §3 output, the paper's ordering of results, and that the raw folder is
 byte-for-byte untouched by the run.
 """
 

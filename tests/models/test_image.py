@@ -3,9 +3,10 @@
 import pytest
 import torch
 
+from rakuten_kedro.config import DCL, Augment, ResNetModel
 from rakuten_kedro.models.image import ResNetClassifier, build_image_classifier, build_resnet
-from rakuten_kedro.vision.augment import AugmentConfig
-from rakuten_kedro.vision.train import DCLConfig, dcl_loss_fn, sgd_with_step_decay
+from rakuten_kedro.vision.train import ImageInputs, dcl_loss_fn, sgd_with_step_decay
+from tests.params import params
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -38,7 +39,8 @@ def test_plain_model_has_no_dcl_heads_until_added():
 
 def test_dcl_loss_falls_and_heads_get_ten_times_the_lr():
     torch.manual_seed(0)
-    model = build_image_classifier(18, num_classes=3, dcl_grid=4)
+    model = build_image_classifier(ResNetModel(depth=18), num_classes=3)
+    model.add_dcl_heads(4)
     # Three visually distinct classes: dark, mid and bright images.
     labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
     images = (labels.float()[:, None, None, None] * 100 + torch.rand(8, 32, 32, 3) * 40).to(
@@ -50,7 +52,9 @@ def test_dcl_loss_falls_and_heads_get_ten_times_the_lr():
         lr_gamma=0.1, head_lr_multiplier=10,
     )  # fmt: skip
     assert [g["lr"] for g in optimizer.param_groups] == [0.001, pytest.approx(0.01)]
-    loss_fn = dcl_loss_fn(AugmentConfig(32), DCLConfig(grid=4, window=1))
+    augment = Augment(crop_fraction=0.875, rotation_degrees=15, hflip=True)
+    dcl = DCL.parse(params("image_dcl_clean.stage2.dcl", grid=4, window=1))
+    loss_fn = dcl_loss_fn(ImageInputs(augment, 32), dcl)
     losses = []
     for _ in range(15):
         loss = loss_fn(model, batch)

@@ -12,7 +12,14 @@ from torch.utils.data import DataLoader
 from transformers import get_scheduler
 
 from rakuten_kedro.fingerprint import Fingerprint
-from rakuten_kedro.training import TrainConfig, fit, optimizer_steps, predict
+from rakuten_kedro.training import (
+    TrainConfig,
+    batches_per_epoch,
+    fit,
+    optimizer_steps,
+    predict,
+    scaled_lr,
+)
 from rakuten_kedro.training.checkpoint import load_checkpoint
 from rakuten_kedro.training.loop import (
     add_epoch_observer,
@@ -199,6 +206,42 @@ def test_gradient_accumulation_steps_the_scheduler_once_per_optimizer_step():
     )  # fmt: skip
     assert optimizer_steps(train, 2, 3) == 4  # 6 batches / 3 per step × 2 epochs
     assert scheduler.last_epoch == 4
+
+
+def test_max_batches_per_epoch_takes_a_few_steps_of_each_epoch():
+    model, train, val, optimizer, _ = setup(epochs=3, accumulation=2)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    seen = []
+
+    def counting_loss(model, batch):
+        seen.append(len(batch["labels"]))
+        return loss_fn(model, batch)
+
+    config = TrainConfig(
+        epochs=3, gradient_accumulation_steps=2, cpu=True, progress=False,
+        max_batches_per_epoch=3,
+    )  # fmt: skip
+    fit(
+        model, train, val, optimizer=optimizer, scheduler=scheduler, loss_fn=counting_loss,
+        logits_fn=logits_fn, config=config,
+    )  # fmt: skip
+    assert len(seen) == 9  # 3 of the 6 batches in each of 3 epochs
+    # Per epoch: a step after batches 2, and one for the cut-off batch 3.
+    assert optimizer_steps(train, 3, 2, max_batches=3) == 6 == scheduler.last_epoch
+
+
+def test_two_processes_scale_sgd_rates_linearly_and_keep_adamw_rates(monkeypatch, caplog):
+    assert scaled_lr(0.01, "linear") == 0.01  # one process: nothing to scale
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with caplog.at_level(logging.INFO, logger="rakuten_kedro.training.loop"):
+        assert scaled_lr(0.01, "linear", name="image") == pytest.approx(0.02)
+    assert "image: 2 processes: learning rate 0.01 x 2 = 0.02 (scale_lr: linear)" in caplog.text
+    assert scaled_lr(5e-5, "none") == 5e-5
+    # Each process takes half the batches: schedules are sized per process.
+    train = DataLoader(Blobs(96, seed=1), batch_size=16)
+    assert batches_per_epoch(train) == 3 and optimizer_steps(train, 2, 1) == 6
+    with pytest.raises(ValueError, match="scale_lr must be one of"):
+        scaled_lr(0.01, "sqrt")
 
 
 class HiddenAndLogits(nn.Module):

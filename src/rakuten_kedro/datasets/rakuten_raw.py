@@ -27,6 +27,7 @@ from rakuten_kedro.datasets.product_tables import (
     read_table,
     require_unique,
 )
+from rakuten_kedro.distributed import process_rank, wait_for_main_process
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +200,9 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         from rakuten_kedro.demo import generate_demo_dataset  # noqa: PLC0415
 
         if not raw_dir.exists():
+            if process_rank() != 0:  # rank 0 generates it; the others must not write it too
+                wait_for_main_process(raw_dir, "the demo data")
+                return
             logger.info("Generating the demo data into %s (first run only)", raw_dir)
             generate_demo_dataset(raw_dir, **self._demo)
             return

@@ -20,6 +20,8 @@ import torch
 import torchvision
 from torch import nn
 
+from rakuten_kedro.config import ResNetModel, parses_params
+
 #: ResNet depths offered by torchvision.
 RESNET_DEPTHS = (18, 34, 50, 101, 152)
 
@@ -131,8 +133,8 @@ class ResNetClassifier(nn.Module):
 
     def __init__(
         self,
-        depth: int = 50,
-        num_classes: int = 27,
+        depth: int,
+        num_classes: int,
         *,
         weights: str | None = None,
         weights_path: str | None = None,
@@ -219,21 +221,17 @@ class ResNetClassifier(nn.Module):
         }
 
 
-def build_image_classifier(
-    depth: int = 50,
-    num_classes: int = 27,
-    weights: str | None = None,
-    weights_path: str | None = None,
-    dcl_grid: int | None = None,
-) -> ResNetClassifier:
-    """Builder used by parameters and by ``TorchModelDataset`` (see :class:`ResNetClassifier`)."""
+@parses_params
+def build_image_classifier(model: ResNetModel, num_classes: int) -> ResNetClassifier:
+    """The untrained classifier a ``model`` parameters block describes (initial weights
+    included: ImageNet's when it names them)."""
     return ResNetClassifier(
-        depth, num_classes, weights=weights, weights_path=weights_path, dcl_grid=dcl_grid
+        model.depth, num_classes, weights=model.weights, weights_path=model.weights_path
     )
 
 
 def rebuild_image_classifier(
-    depth: int = 50, num_classes: int = 27, dcl_grid: int | None = None
+    depth: int, num_classes: int, dcl_grid: int | None = None
 ) -> ResNetClassifier:
     """The untrained classifier of a saved model: no pretrained weights are read, the saved
     ones replace them (see ``models/registry.py``)."""

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from rakuten_kedro.codes import PRDTYPECODE_NAMES
+from rakuten_kedro.config import ModelCard
 from rakuten_kedro.reporting.table import results_markdown, results_table
 from rakuten_kedro.training.metrics import classification_metrics
 
@@ -80,7 +81,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
     codes: Sequence[int],
     denoising: Mapping[str, Any],
     grid: Mapping[str, Any],
-    options: Mapping[str, Any],
+    options: ModelCard,
     image_metrics: Mapping[str, Mapping[str, Any]],
 ) -> str:
     """The model card as Markdown.
@@ -92,7 +93,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         codes: The 27 codes in label order.
         denoising: The denoising metrics (``n_train``, ``n_flagged``, ``n_dropped``, …).
         grid: The ``grid`` parameters (variants, members, headline).
-        options: ``model_card`` parameters (``data_source``, ``worst_classes``).
+        options: The ``model_card`` parameters.
         image_metrics: Each image variant's metrics (their ``training`` stages' ``seconds``).
 
     Returns:
@@ -109,7 +110,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         "# Model card: rakuten_kedro product type classifier",
         "",
         "## Data",
-        f"- Source: `{options['data_source']}`; {len(products)} labelled products: "
+        f"- Source: `{options.data_source}`; {len(products)} labelled products: "
         + ", ".join(f"{count} {split}" for split, count in splits.items()),
         f"- Classes: {_class_counts(products)}",
         "",
@@ -130,11 +131,11 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         "## Validation scores (%)",
         results_markdown(results_table(results)),
         "",
-        f"Worst {options['worst_classes']} classes of the best method (`{best}`), F1 %:",
+        f"Worst {options.worst_classes} classes of the best method (`{best}`), F1 %:",
         "",
         "| code | category | F1 |",
         "|---:|---|---:|",
-        *_worst_classes(validation_predictions, best, codes, int(options["worst_classes"])),
+        *_worst_classes(validation_predictions, best, codes, options.worst_classes),
         "",
         "## Denoising",
         f"cleanlab flagged {denoising.get('n_flagged')} of {denoising.get('n_train')} training "

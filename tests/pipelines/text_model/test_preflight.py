@@ -12,6 +12,7 @@ from rakuten_kedro.hooks import PreflightChecksHooks
 from rakuten_kedro.pipelines.text_model.pipeline import create_pipeline
 from rakuten_kedro.text.pretrained import PretrainedModelNotFound
 from tests.grids import make_grid
+from tests.params import params
 
 GRID = make_grid([("m1", "text_transformer", "image_a", "n"), ("m2", "text_tfidf", "image_a", "n")])
 
@@ -20,8 +21,10 @@ def catalog_with(model_params):
     # No products at all: the check must not need data.
     return DataCatalog(
         datasets={
-            "params:text_transformer.model": MemoryDataset(model_params),
-            "params:text_tfidf.model": MemoryDataset({}),
+            "params:text_transformer.model": MemoryDataset(
+                params("text_transformer.model", **model_params)
+            ),
+            "params:text_tfidf.model": MemoryDataset(params("text_tfidf.model")),
         }
     )
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from rakuten_kedro.config import ModelCard, parses_params
 from rakuten_kedro.reporting.figures import (
     confusion_matrix_figure,
     methods_bar_chart,
@@ -127,6 +128,7 @@ def plot_best_method(
     )
 
 
+@parses_params
 def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     products: pd.DataFrame,
     results: dict[str, dict[str, float]],
@@ -134,7 +136,7 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     label_encoding: dict[str, Any],
     denoising_metrics: dict[str, Any],
     grid: dict[str, Any],
-    options: dict[str, Any],
+    options: ModelCard,
     **image_metrics: dict[str, Any],
 ) -> str:
     """The model card (Markdown) of the run: data, method, scores, denoising, limits.
@@ -146,7 +148,7 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
         label_encoding: ``{"codes": [...]}``.
         denoising_metrics: The denoising pipeline's metrics.
         grid: The ``grid`` parameters.
-        options: ``model_card`` parameters (``data_source``, ``worst_classes``).
+        options: The ``model_card`` parameters.
         **image_metrics: Image variant name -> its metrics (training stages' times).
 
     Returns:
