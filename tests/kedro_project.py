@@ -22,10 +22,18 @@ def kedro_environment(**extra: str) -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "KEDRO_DISABLE_TELEMETRY": "true", **extra}
 
 
-def scratch_project(project: Path) -> Path:
-    """Fill the empty folder ``project`` with a runnable copy of this project's configuration."""
+def scratch_project(project: Path, tracking: bool = False) -> Path:
+    """Fill the empty folder ``project`` with a runnable copy of this project's configuration.
+
+    MLflow tracking is switched off (``conf/local``) unless ``tracking``: only the tests about
+    tracking pay for its store.
+    """
     shutil.copytree(PROJECT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
     (project / "conf" / "local").mkdir()
+    if not tracking:
+        (project / "conf" / "local" / "parameters_tracking.yml").write_text(
+            "tracking:\n  enabled: false\n"
+        )
     shutil.copy(PROJECT / "pyproject.toml", project / "pyproject.toml")
     shutil.copy(PROJECT / ".telemetry", project / ".telemetry")
     (project / "src").mkdir()  # Kedro checks it exists; the package comes from the install

@@ -395,6 +395,20 @@ class Predict(Config):
     low_confidence_below: float = Field(ge=0, le=1)
 
 
+class ModelCard(Config):
+    """``model_card``: the card the reporting pipeline writes."""
+
+    data_source: str
+    worst_classes: int = Field(ge=1)
+
+
+class Tracking(Config):
+    """``tracking``: experiment tracking with MLflow (``rakuten_kedro.tracking``)."""
+
+    enabled: bool
+    registered_model: str | None
+
+
 # ---------------------------------------------------------------------------------------------
 # The node boundary
 
@@ -445,7 +459,7 @@ def parses_params(func: Function) -> Function:
 #: ``seed=7``), which Kedro adds to the parameters.
 FIXED_BLOCKS = frozenset(
     {"grid", "preprocessing", "denoising", "fusion", "feature_fusion", "predict",
-     "data", "images", "checkpoints", "demo", "seed"}
+     "model_card", "tracking", "data", "images", "checkpoints", "demo", "seed"}
 )  # fmt: skip
 
 

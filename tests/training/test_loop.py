@@ -22,7 +22,12 @@ from rakuten_kedro.training import (
     scaled_lr,
 )
 from rakuten_kedro.training.checkpoint import load_checkpoint
-from rakuten_kedro.training.loop import process_accelerator, resolve_mixed_precision
+from rakuten_kedro.training.loop import (
+    add_epoch_observer,
+    process_accelerator,
+    remove_epoch_observer,
+    resolve_mixed_precision,
+)
 from tests.training.blobs import DIM, NUM_CLASSES, Blobs
 
 
@@ -324,3 +329,21 @@ def test_fit_and_predict_never_ask_for_a_garbage_collection(monkeypatch):
     result = run_fit(epochs=1)
     predict(result.model, DataLoader(Blobs(8, seed=4), batch_size=4), logits_fn=logits_fn)
     assert collections == []
+
+
+def test_epoch_observers_see_every_epoch_and_a_reused_training_replays_its_history(tmp_path):
+    seen: list[tuple[str, int, float]] = []
+
+    def observer(name, record):
+        seen.append((name, record["epoch"], record["train_loss"]))
+
+    add_epoch_observer(observer)
+    try:
+        trained = run_fit(epochs=3, tmp_path=tmp_path, name="blobs")
+        reused = run_fit(epochs=3, tmp_path=tmp_path, name="blobs")
+    finally:
+        remove_epoch_observer(observer)
+    run_fit(epochs=1, name="blobs")  # removed: no longer told
+    losses = [(h["epoch"], h["train_loss"]) for h in trained.history]
+    assert reused.reused
+    assert seen == [("blobs", epoch, loss) for epoch, loss in losses] * 2
