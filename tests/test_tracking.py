@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
+from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from mlflow.utils.validation import (
     MAX_ENTITY_KEY_LENGTH,
     MAX_METRICS_PER_BATCH,
     MAX_PARAM_VAL_LENGTH,
 )
 
-from rakuten_kedro.config import ConfigError
+from rakuten_kedro.config import ConfigError, FusionNetwork
 from rakuten_kedro.tracking import (
     EpochMetrics,
     TrackingHooks,
@@ -116,3 +118,21 @@ def test_only_rank_0_of_an_enabled_project_tracks(monkeypatch, rank, enabled, tr
     hooks.after_context_created(context)
     assert hooks._on is tracks
     assert hasattr(context, "mlflow") is tracks  # kedro mlflow ui's settings
+
+
+def test_node_parameters_reach_kedro_mlflow_as_values_it_can_flatten(monkeypatch):
+    # Kedro hands a node's `params:` inputs over as the configs the node is annotated with.
+    logged: dict = {}
+    monkeypatch.setattr(
+        MlflowHook, "before_node_run", lambda self, n, c, inputs, a: logged.update(inputs)
+    )
+    hooks = TrackingHooks()
+    hooks._on = True
+    network = FusionNetwork.parse({"hidden": 6, "residual": True})
+    inputs = {"params:fusion.networks.two_layer": network, "parameters": {"fusion": {"networks": {
+        "two_layer": network}}}, "products": pd.DataFrame({"title": ["x"]})}  # fmt: skip
+    hooks.before_node_run(None, None, inputs, False)
+    assert logged == {
+        "params:fusion.networks.two_layer": {"hidden": 6, "residual": True},
+        "parameters": {"fusion": {"networks": {"two_layer": {"hidden": 6, "residual": True}}}},
+    }

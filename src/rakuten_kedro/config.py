@@ -80,6 +80,22 @@ class Config(BaseModel):
             raise ConfigError(_problems(cls, error, block), f"parameters {block}") from None
 
 
+def plain(value: Any) -> Any:
+    """``value`` with every config in it as plain values (dicts, lists, numbers, text).
+
+    Kedro hands a node's ``params:`` inputs, and the ``parameters`` dataset's blocks, over as the
+    configs the nodes are annotated with; what leaves the run (MLflow parameters, the packaged
+    model's JSON) needs the values.
+    """
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
 def _problems(cls: type[Config], error: ValidationError, block: str) -> list[Problem]:
     problems = []
     for problem in error.errors():

@@ -40,7 +40,7 @@ from mlflow.utils.validation import (
     MAX_PARAM_VAL_LENGTH,
 )
 
-from rakuten_kedro.config import Tracking
+from rakuten_kedro.config import Tracking, plain
 from rakuten_kedro.distributed import process_rank
 from rakuten_kedro.fingerprint import data_fingerprint, digest
 from rakuten_kedro.run_summary import written_outputs
@@ -193,8 +193,14 @@ class TrackingHooks(MlflowHook):
 
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict, is_async: bool) -> None:
+        """kedro-mlflow logs the node's parameters, flattened: given as values, not configs."""
         if self._on:
-            super().before_node_run(node, catalog, inputs, is_async)
+            parameters = {
+                name: plain(value)
+                for name, value in inputs.items()
+                if name.startswith("params:") or name == "parameters"
+            }
+            super().before_node_run(node, catalog, parameters, is_async)
 
     @hook_impl
     def after_node_run(self) -> None:
