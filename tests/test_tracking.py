@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import mlflow
 import pandas as pd
 import pytest
 from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
@@ -136,3 +137,20 @@ def test_node_parameters_reach_kedro_mlflow_as_values_it_can_flatten(monkeypatch
         "params:fusion.networks.two_layer": {"hidden": 6, "residual": True},
         "parameters": {"fusion": {"networks": {"two_layer": {"hidden": 6, "residual": True}}}},
     }
+
+
+def test_a_run_whose_outcome_cannot_be_logged_ends_failed(tmp_path, monkeypatch):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns.db'}")
+    run = mlflow.start_run()
+    mlflow.start_run(run_id=run.info.run_id, nested=True)  # as kedro-mlflow reopens it per node
+    hooks = TrackingHooks()
+    hooks._on, hooks.run_id, hooks._already_active_mlflow = True, run.info.run_id, False
+
+    def fail(*args: object) -> None:
+        raise TypeError("not JSON serializable")
+
+    monkeypatch.setattr(hooks, "_log_outcome", fail)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        hooks.after_pipeline_run({}, None, None)
+    assert mlflow.active_run() is None  # nothing left for MLflow to end FINISHED at exit
+    assert mlflow.MlflowClient().get_run(run.info.run_id).info.status == "FAILED"
