@@ -16,6 +16,7 @@ import io
 import json
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -26,6 +27,7 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 from packaging.requirements import Requirement
 from PIL import Image
+from pydantic import BaseModel
 
 from rakuten_kedro.grid import parse_grid
 from rakuten_kedro.pipeline_registry import build_pipelines
@@ -61,6 +63,18 @@ def packaged_models(catalog: Any, parameters: dict[str, Any], environment: str) 
     return [name for name in inputs if _packaged_kind(catalog.get(name)) is not None]
 
 
+def plain_value(value: Any) -> Any:
+    """``value`` as JSON-able data: Kedro hands a ``params:`` dataset whose node annotates a
+    typed config over as that config, and ``method.json`` holds plain values only."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {key: plain_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_value(item) for item in value]
+    return value
+
+
 def stage_method(
     catalog: Any, parameters: dict[str, Any], environment: str, folder: Path
 ) -> dict[str, str]:
@@ -79,8 +93,8 @@ def stage_method(
         "format": METHOD_FORMAT,
         "environment": environment,
         "parameters": {
-            "grid": parameters["grid"],
-            "fusion": {"networks": parameters["fusion"]["networks"]},
+            "grid": plain_value(parameters["grid"]),
+            "fusion": {"networks": plain_value(parameters["fusion"]["networks"])},
         },
         "values": {},
         "models": {},
@@ -90,7 +104,7 @@ def stage_method(
         dataset = catalog.get(name)
         kind = _packaged_kind(dataset)
         if kind is None:  # the label encoding and the parameters: plain values
-            method["values"][name] = catalog.load(name)
+            method["values"][name] = plain_value(catalog.load(name))
             continue
         target = folder / name
         shutil.copytree(Path(str(dataset._get_load_path())), target)
