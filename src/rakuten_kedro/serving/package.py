@@ -16,7 +16,6 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,8 +26,8 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 from packaging.requirements import Requirement
 from PIL import Image
-from pydantic import BaseModel
 
+from rakuten_kedro.config import plain_value
 from rakuten_kedro.grid import parse_grid
 from rakuten_kedro.pipeline_registry import build_pipelines
 from rakuten_kedro.serving.model import (
@@ -61,18 +60,6 @@ def packaged_models(catalog: Any, parameters: dict[str, Any], environment: str) 
     """The trained models the method answers with (the predict pipeline's model inputs)."""
     inputs = sorted(predict_pipeline_inputs(parameters, environment))
     return [name for name in inputs if _packaged_kind(catalog.get(name)) is not None]
-
-
-def plain_value(value: Any) -> Any:
-    """``value`` as JSON-able data: Kedro hands a ``params:`` dataset whose node annotates a
-    typed config over as that config, and ``method.json`` holds plain values only."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return {key: plain_value(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain_value(item) for item in value]
-    return value
 
 
 def stage_method(
