@@ -5,19 +5,21 @@ open quotes joined, comments and ``$`` prompts dropped) and each inline code spa
 with a program below, after any ``NAME=value`` assignments. ``tests/readme_commands.yml``
 holds one entry per command, keyed by its exact text, of one of three kinds:
 
-- ``run: {output: ..., exit: 0}``: run here by bash in one scratch project (tracked, like a
-  user's), the entries in file order, so that later ones find what earlier ones made. Optional:
-  ``append`` (arguments added, e.g. ``--pipelines preprocessing`` for a minutes-long whole run),
-  ``env`` (variables), ``until`` (a server: the output that shows it is up, then it is stopped),
-  ``file: {path: fragment}`` (something it writes), ``absent: [paths]`` (what it deletes),
-  ``timeout`` (seconds, default 120).
+- ``run``: run here by bash in one scratch project (tracked, as a user's is), the entries in
+  file order, so that later ones find what earlier ones made; checked on its exit status
+  (``exit``, default 0) and on at least one of ``output`` (a fragment of what it prints),
+  ``file: {path: fragment}`` (something it writes) and ``absent: [paths]`` (what it deletes).
+  Optional: ``append`` (arguments added, e.g. ``--pipelines preprocessing`` to a minutes-long
+  whole run), ``env`` (variables), ``until`` (a server: the output that shows it is up; then
+  it is stopped), ``timeout`` (seconds, default 120).
 - ``covered_by: tests/...::name`` (a test or fixture) with ``contains``: the part of its source
   that runs the command (default: the command itself).
 - ``not_here: reason``: what cannot run here (a GPU, the real data, the whole suite), naming
   the smaller test that covers the same code path, if any.
 
-A README command without an entry, or an entry whose command the README no longer shows,
-fails here.
+A key is the command as one line: continuation lines joined by one space. A README command
+without an entry, or an entry whose command the README no longer shows, fails here. The
+``run`` entries are marked ``integration``: each is a real process (minutes in all).
 """
 
 from __future__ import annotations
@@ -124,6 +126,31 @@ def _short(command: str) -> str:
 # The mapping matches the README
 
 
+def test_commands_are_read_from_shell_blocks_and_inline_spans():
+    readme = """Run `kedro run --params "seed=7"` or `OMP_NUM_THREADS=1 kedro
+run`, not `--params x` nor `ls`.
+
+```bash
+$ make demo   # a comment
+accelerate launch --num_processes 2 \\
+  -m kedro run   # 'quoted' comment
+curl -d '{
+  "a": "#1"}'
+```
+
+```yaml
+kedro: not a command
+```
+"""
+    assert readme_commands(readme) == {
+        'kedro run --params "seed=7"': [1],
+        "OMP_NUM_THREADS=1 kedro run": [1],
+        "make demo": [5],
+        "accelerate launch --num_processes 2 -m kedro run": [6],
+        """curl -d '{ "a": "#1"}'""": [8],
+    }
+
+
 def test_every_readme_command_has_an_entry():
     missing = [f"README.md:{lines[0]}: {command}" for command, lines in COMMANDS.items()
                if command not in ENTRIES]  # fmt: skip
@@ -152,10 +179,10 @@ def test_each_entry_is_one_kind_with_known_fields(command: str):
 
 
 def _function_source(path: Path, name: str) -> str | None:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    source = path.read_text(encoding="utf-8")
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.FunctionDef) and node.name == name:
-            return ast.get_source_segment(path.read_text(encoding="utf-8"), node)
+            return ast.get_source_segment(source, node)
     return None
 
 
