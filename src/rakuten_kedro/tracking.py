@@ -40,7 +40,7 @@ from mlflow.utils.validation import (
     MAX_PARAM_VAL_LENGTH,
 )
 
-from rakuten_kedro.config import Tracking
+from rakuten_kedro.config import Tracking, plain_value
 from rakuten_kedro.distributed import process_rank
 from rakuten_kedro.fingerprint import data_fingerprint, digest
 from rakuten_kedro.run_summary import written_outputs
@@ -74,6 +74,15 @@ def mlflow_param(name: str, value: Any) -> tuple[str, str]:
         marker = "-" + digest(name)[:8]
         name = name[: MAX_ENTITY_KEY_LENGTH - len(marker)] + marker
     return name, text
+
+
+def parameters_as_dicts(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A node's inputs with its typed-config parameters as dicts, so that kedro-mlflow logs
+    them key by key (``text_transformer.training.lr``) rather than as one string."""
+    return {
+        name: plain_value(value) if name.startswith("params:") or name == "parameters" else value
+        for name, value in inputs.items()
+    }
 
 
 def metric_key(training: str, field: str) -> str:
@@ -193,7 +202,7 @@ class TrackingHooks(MlflowHook):
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict, is_async: bool) -> None:
         if self._on:
-            super().before_node_run(node, catalog, inputs, is_async)
+            super().before_node_run(node, catalog, parameters_as_dicts(inputs), is_async)
 
     @hook_impl
     def after_node_run(self) -> None:
