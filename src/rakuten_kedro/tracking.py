@@ -170,16 +170,15 @@ class TrackingHooks(MlflowHook):
     def after_context_created(self, context: Any) -> None:
         """Reads the settings only: the store is opened by a run (kedro-mlflow would open it for
         every session, `kedro viz` and notebooks included). ``context.mlflow`` is set for
-        ``kedro mlflow ui``."""
+        ``kedro mlflow ui`` even with tracking off: the runs recorded before are still there."""
         self._settings = tracking_settings(context.params)
         self._on = process_rank() == 0 and self._settings.enabled
         self._context = context
-        if self._on:
-            patterns = context.config_loader.config_patterns
-            patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
-            context.__setattr__(
-                "mlflow", KedroMlflowConfig.model_validate(context.config_loader["mlflow"])
-            )
+        patterns = context.config_loader.config_patterns
+        patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+        context.__setattr__(
+            "mlflow", KedroMlflowConfig.model_validate(context.config_loader["mlflow"])
+        )
 
     @hook_impl(trylast=True)  # after the lock and the preflight checks: they may stop the run
     def before_pipeline_run(self, run_params: dict, pipeline: Any, catalog: Any) -> None:
