@@ -1,0 +1,405 @@
+"""Scores of ``accuracy.py``: every stored and derived method's test macro-F1 per setting (mean
+± sd over training seeds, bootstrap 95 % interval over test rows, paired difference against
+the submission), the denoising flags against the recorded flips, and the wall times; written to
+``benchmarks/results/accuracy.json`` and ``accuracy.md``.
+
+Derived methods are recomputed from the stored probabilities every time (they cost nothing):
+products of probabilities (parameter-free), log-linear fusions whose weights are chosen on the
+validation split, and ensemble rules over conf/base's fusion members.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from accuracy import (
+    RESULTS_DIR,
+    SETTINGS,
+    Rows,
+    Setting,
+    load_methods,
+    load_rows,
+    read_json,
+    run_folder,
+    write_json,
+)
+
+N_CLASSES = 27
+BOOTSTRAP = 1000
+#: The submission: every difference is paired against it on the same resampled rows.
+REFERENCE = "base.ensemble"
+#: Weights tried for each further input of a log-linear fusion (the first input has weight 1).
+WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+Method = dict[str, np.ndarray]
+
+
+# -- derived methods -----------------------------------------------------------------------------
+
+
+def _log(probs: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(probs, 1e-6, None))
+
+
+def product(*methods: Method) -> Method:
+    """Parameter-free product of the inputs' probabilities (sum of log-probabilities)."""
+    return {
+        split: sum(_log(m[split]) for m in methods)  # log-scores: argmax is all scoring needs
+        for split in ("val_probs", "test_probs")
+    }
+
+
+def log_linear(*methods: Method) -> Method:
+    """``Σ w_i log p_i`` with ``w_0 = 1`` and the other weights picked on the validation split
+    (ties go to the weights nearest to the plain product)."""
+    val_labels = _CONTEXT["rows"].val_labels
+    best: tuple[float, float, tuple[float, ...]] | None = None
+    for weights in itertools.product(WEIGHT_GRID, repeat=len(methods) - 1):
+        full = (1.0, *weights)
+        scores = sum(w * _log(m["val_probs"]) for w, m in zip(full, methods, strict=True))
+        key = (macro_f1(val_labels, scores.argmax(1)), -sum(abs(w - 1) for w in weights))
+        if best is None or key > best[:2]:
+            best = (*key, full)
+    weights = best[2]
+    return {
+        split: sum(w * _log(m[split]) for w, m in zip(weights, methods, strict=True))
+        for split in ("val_probs", "test_probs")
+    } | {"weights": np.asarray(weights)}
+
+
+def predictions(method: Method, split: str) -> np.ndarray | None:
+    if f"{split}_pred" in method:
+        return method[f"{split}_pred"]
+    if f"{split}_probs" in method:
+        return method[f"{split}_probs"].argmax(1)
+    return None
+
+
+def members(stored: dict[str, Method]) -> list[str]:
+    return sorted(
+        name for name in stored if name.startswith("base.fusion_") and "test_probs" in stored[name]
+    )
+
+
+def best_by_validation(stored: dict[str, Method], names: Sequence[str]) -> Method:
+    """The method among ``names`` with the best validation macro-F1."""
+    labels = _CONTEXT["rows"].val_labels
+    best = max(names, key=lambda name: macro_f1(labels, predictions(stored[name], "val")))
+    return stored[best] | {"chosen": np.asarray(best)}
+
+
+def soft_vote(
+    stored: dict[str, Method], names: Sequence[str], weights: Sequence[float] | None = None
+) -> Method:
+    weights = np.ones(len(names)) if weights is None else np.asarray(weights)
+    return {
+        split: sum(w * stored[name][split] for w, name in zip(weights, names, strict=True))
+        for split in ("val_probs", "test_probs")
+    }
+
+
+def guarded(member: Method, fallback: Method) -> Method:
+    """The member, unless the fallback scores better on the validation split."""
+    labels = _CONTEXT["rows"].val_labels
+    member_f1 = macro_f1(labels, predictions(member, "val"))
+    fallback_f1 = macro_f1(labels, predictions(fallback, "val"))
+    return member if member_f1 >= fallback_f1 else fallback
+
+
+_CONTEXT: dict[str, Any] = {}
+
+
+def derived_methods(stored: dict[str, Method], rows: Rows) -> dict[str, Method]:
+    """Every derived method computable from what is stored for one setting and seed."""
+    _CONTEXT["rows"] = rows
+    out: dict[str, Method] = {}
+
+    def add(name: str, make: Callable[[], Method], *needs: str) -> None:
+        if all(need in stored and "test_probs" in stored[need] for need in needs):
+            out[name] = make()
+
+    texts = ["base.text_transformer", "base.text_tfidf"]
+    images = ["base.image_dcl_clean", "base.image_plain_noisy"] + sorted(
+        name for name in stored if name.startswith("image.")
+    )
+    add("product:transformer+tfidf", lambda: product(*(stored[t] for t in texts)), *texts)
+    for image in images:
+        short = image.removeprefix("base.")
+        for text in texts:
+            add(
+                f"product:{text.removeprefix('base.')}+{short}",
+                lambda t=text, i=image: product(stored[t], stored[i]),
+                text,
+                image,
+            )
+            add(
+                f"loglinear:{text.removeprefix('base.')}+{short}",
+                lambda t=text, i=image: log_linear(stored[t], stored[i]),
+                text,
+                image,
+            )
+        add(
+            f"product:transformer+tfidf+{short}",
+            lambda i=image: product(*(stored[t] for t in texts), stored[i]),
+            *texts,
+            image,
+        )
+        add(
+            f"loglinear:transformer+tfidf+{short}",
+            lambda i=image: log_linear(*(stored[t] for t in texts), stored[i]),
+            *texts,
+            image,
+        )
+    for name in stored:
+        if name.startswith("text.tfidf."):
+            for image in images:
+                add(
+                    f"product:{name.removeprefix('text.')}+{image.removeprefix('base.')}",
+                    lambda n=name, i=image: product(stored[n], stored[i]),
+                    name,
+                    image,
+                )
+    names = members(stored)
+    if names:
+        out["ensemble:best_member_by_val"] = best_by_validation(stored, names)
+        out["ensemble:soft_vote"] = soft_vote(stored, names)
+        val_f1 = [macro_f1(rows.val_labels, predictions(stored[n], "val")) for n in names]
+        out["ensemble:soft_vote_val_weighted"] = soft_vote(stored, names, val_f1)
+        for name in names:
+            parts = _member_inputs(name)
+            if parts and all(p in stored for p in parts):
+                out[f"guarded:{name.removeprefix('base.')}"] = guarded(
+                    stored[name], product(*(stored[p] for p in parts))
+                )
+    return out
+
+
+def _member_inputs(member: str) -> list[str] | None:
+    """The text and image variants of a conf/base member, from its name."""
+    text = (
+        "base.text_transformer"
+        if "_transformer_" in member
+        else "base.text_tfidf"
+        if "_tfidf_" in member
+        else None
+    )
+    image = (
+        "base.image_dcl_clean"
+        if "_dcl_" in member
+        else "base.image_plain_noisy"
+        if "_plain_" in member
+        else None
+    )
+    return [text, image] if text and image else None
+
+
+# -- scores --------------------------------------------------------------------------------------
+
+
+def macro_f1(labels: np.ndarray, preds: np.ndarray) -> float:
+    return float(bootstrap_f1(labels, preds, np.ones((1, len(labels)), np.float32))[0])
+
+
+def bootstrap_f1(labels: np.ndarray, preds: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Macro-F1 over the 27 classes for each row of ``weights`` (how often each test row is
+    drawn in one bootstrap resample), absent classes counting 0 as in ``training.metrics``."""
+    eye = np.eye(N_CLASSES, dtype=np.float32)
+    true, pred = eye[labels], eye[preds]
+    tp = weights @ (true * pred)
+    denominator = weights @ true + weights @ pred
+    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    return f1.mean(axis=1)
+
+
+def score_setting(setting: Setting, seeds: list[int]) -> dict[str, Any] | None:
+    """Test and validation macro-F1 of every method present for all ``seeds`` of a setting."""
+    rows = load_rows(setting)
+    if rows is None or not seeds:
+        return None
+    per_seed: list[dict[str, Method]] = []
+    for seed_index in seeds:
+        stored = load_methods(setting, seed_index)
+        per_seed.append({**stored, **derived_methods(stored, rows)})
+    common = sorted(set.intersection(*(set(m) for m in per_seed)))
+    rng = np.random.default_rng(0)
+    n_test = len(rows.test_labels)
+    weights = rng.multinomial(n_test, np.full(n_test, 1 / n_test), size=BOOTSTRAP).astype(
+        np.float32
+    )
+    samples, scores = {}, {}
+    for name in common:
+        test_preds = [predictions(m[name], "test") for m in per_seed]
+        if any(p is None for p in test_preds):
+            continue
+        full = [macro_f1(rows.test_labels, p) for p in test_preds]
+        samples[name] = np.mean(
+            [bootstrap_f1(rows.test_labels, p, weights) for p in test_preds], axis=0
+        )
+        val_preds = [predictions(m[name], "val") for m in per_seed]
+        entry = {
+            "test_macro_f1_mean": round(float(np.mean(full)), 4),
+            "test_macro_f1_sd": round(float(np.std(full, ddof=1)), 4) if len(full) > 1 else None,
+            "test_macro_f1_per_seed": [round(f, 4) for f in full],
+            "test_ci95": [round(float(q), 4) for q in np.percentile(samples[name], [2.5, 97.5])],
+        }
+        if all(p is not None for p in val_preds):
+            entry["val_macro_f1_mean"] = round(
+                float(np.mean([macro_f1(rows.val_labels, p) for p in val_preds])), 4
+            )
+        for key in ("chosen", "weights"):
+            if key in per_seed[0][name]:
+                entry[key] = [np.asarray(m[name][key]).tolist() for m in per_seed]
+        scores[name] = entry
+    if REFERENCE in samples:
+        for name, entry in scores.items():
+            difference = samples[name] - samples[REFERENCE]
+            entry["vs_submission"] = {
+                "mean": round(
+                    entry["test_macro_f1_mean"] - scores[REFERENCE]["test_macro_f1_mean"], 4
+                ),
+                "ci95": [round(float(q), 4) for q in np.percentile(difference, [2.5, 97.5])],
+            }
+    return {"seeds": seeds, "n_test": n_test, "n_val": len(rows.val_labels), "methods": scores}
+
+
+def finished_seeds(setting: Setting) -> list[int]:
+    """Seed indices whose conf/base run is stored."""
+    root = run_folder(setting, 0).parent
+    return sorted(
+        int(p.name.removeprefix("seed"))
+        for p in root.glob("seed*")
+        if (p / "methods" / "base.ensemble.npz").is_file()
+    )
+
+
+def timings(setting: Setting, seeds: list[int]) -> dict[str, Any]:
+    """Mean wall seconds of every timed run of a setting (the base run split by pipeline)."""
+    collected: dict[str, list[float]] = {}
+    for seed_index in seeds:
+        for name, entry in (
+            read_json(run_folder(setting, seed_index) / "timings.json", {})
+        ).items():
+            collected.setdefault(name, []).append(entry["wall_s"])
+            for group, seconds in pipeline_seconds(entry.get("nodes_s", {})).items():
+                collected.setdefault(f"{name} / {group}", []).append(seconds)
+    return {name: round(float(np.mean(values)), 1) for name, values in sorted(collected.items())}
+
+
+def pipeline_seconds(nodes: dict[str, float]) -> dict[str, float]:
+    """Node seconds summed by what they belong to (namespace, or pipeline for the rest)."""
+    groups: dict[str, float] = {}
+    for node, seconds in nodes.items():
+        if "." in node:
+            group = node.split(".", 1)[0]
+            group = "fusion members" if group.startswith("fusion_") else group
+        elif "denois" in node or "label_issue" in node or "out_of_fold" in node:
+            group = "denoising"
+        else:
+            group = "other (preprocessing, fusion baselines, ensemble, reporting)"
+        groups[group] = round(groups.get(group, 0.0) + seconds, 1)
+    return groups
+
+
+def denoising_scores(setting: Setting, seeds: list[int]) -> dict[str, Any]:
+    """Mean precision / recall of the flagged and dropped rows of every denoising variant."""
+    reports = [r for s in seeds if (r := read_json(run_folder(setting, s) / "denoising.json"))]
+    if not reports:
+        return {}
+    out: dict[str, Any] = {"flip_rate": reports[0]["flip_rate"], "seeds": len(reports)}
+    for variant, value in reports[0].items():
+        if isinstance(value, dict):
+            out[variant] = {
+                kind: {
+                    metric: round(float(np.mean([r[variant][kind][metric] for r in reports])), 3)
+                    for metric in ("n", "precision", "recall")
+                }
+                for kind in ("flagged", "dropped")
+            }
+    return out
+
+
+def report() -> dict[str, Any]:
+    """Score every setting and write ``results/accuracy.json`` and ``results/accuracy.md``."""
+    result: dict[str, Any] = {
+        "measured_at_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "settings": {},
+    }
+    for setting in SETTINGS:
+        seeds = finished_seeds(setting)
+        scored = score_setting(setting, seeds)
+        if scored is None:
+            continue
+        result["settings"][setting.name] = {
+            "role": setting.role,
+            "generator": {
+                k: v for k, v in setting.generator_arguments().items() if k != "difficulty"
+            }
+            | {"difficulty": setting.difficulty.__dict__},
+            **scored,
+            "denoising": denoising_scores(setting, seeds),
+            "wall_seconds": timings(setting, seeds),
+        }
+    write_json(RESULTS_DIR / "accuracy.json", result)
+    (RESULTS_DIR / "accuracy.md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+    return result
+
+
+# -- markdown ------------------------------------------------------------------------------------
+
+#: The methods of the main table, in order, with what they are.
+HEADLINE_METHODS: dict[str, str] = {
+    "base.ensemble": "**conf/base submission** (ensemble vote of 5 members)",
+    "ensemble:best_member_by_val": "conf/base member with the best validation score",
+    "base.fusion_transformer_dcl_2layer": "conf/base headline member (2-layer net)",
+    "product:text_transformer+image_dcl_clean": "its parameter-free product",
+    "base.stacking_logreg": "stacking (logistic regression)",
+    "base.text_transformer": "text: transformer",
+    "base.text_tfidf": "text: TF-IDF",
+    "base.image_dcl_clean": "image: DCL on denoised rows",
+    "base.image_plain_noisy": "image: plain on all rows",
+    "image.resnet18_64px_e12": "image: plain ResNet18 64 px, 12 epochs (reference)",
+    "product:text_tfidf+resnet18_64px_e12": "**reference: TF-IDF × plain ResNet18 64 px**",
+}
+
+
+def _cell(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "–"
+    sd = entry.get("test_macro_f1_sd")
+    low, high = entry["test_ci95"]
+    spread = f" ± {100 * sd:.1f}" if sd is not None else ""
+    return f"{100 * entry['test_macro_f1_mean']:.1f}{spread} [{100 * low:.1f}, {100 * high:.1f}]"
+
+
+def method_table(
+    result: dict[str, Any], methods: dict[str, str], roles: Sequence[str]
+) -> list[str]:
+    settings = [(n, s) for n, s in result["settings"].items() if s["role"] in roles]
+    if not settings:
+        return []
+    head = "| method | " + " | ".join(f"{n} ({len(s['seeds'])} seeds)" for n, s in settings) + " |"
+    lines = [head, "|---" * (len(settings) + 1) + "|"]
+    for name, label in methods.items():
+        cells = [_cell(s["methods"].get(name)) for _, s in settings]
+        if any(c != "–" for c in cells):
+            lines.append(f"| {label} (`{name}`) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = ["# Accuracy benchmark (issue #14)", "",
+             "Test macro-F1 (%): mean ± sd over training seeds [bootstrap 95 % interval over the "
+             "test rows, of the seed mean]. 3,000 test products per setting.", "",
+             "## Tuning settings", ""]  # fmt: skip
+    lines += method_table(result, HEADLINE_METHODS, ["tuning"])
+    lines += ["", "## Held-out setting (never used to choose anything)", ""]
+    lines += method_table(result, HEADLINE_METHODS, ["held_out"])
+    lines += ["", "## Every method (all settings)", ""]
+    every = sorted(set().union(*(s["methods"] for s in result["settings"].values())))
+    lines += method_table(result, {name: name for name in every}, ["tuning", "held_out"])
+    return "\n".join(lines) + "\n"
