@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import shutil
@@ -289,7 +290,7 @@ def params_argument(params: dict[str, Any]) -> str:
     return ",".join(f"{key}={value}" for key, value in params.items())
 
 
-_NODE_START = re.compile(r"^(\S+ \S+) kedro\S* INFO Running node: (\S+?):")
+_NODE_START = re.compile(r"^(\S+ \S+) kedro\S* INFO Running node: (\S+?): .*-> \[?([^;\]]*)")
 _RUN_END = re.compile(r"^(\S+ \S+) kedro\S* INFO Pipeline execution completed")
 
 
@@ -299,7 +300,10 @@ def node_seconds(log_text: str) -> dict[str, float]:
     stamps: list[tuple[str, datetime]] = []
     for line in log_text.splitlines():
         if match := _NODE_START.match(line):
-            stamps.append((match[2], datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")))
+            # The log names a node without its namespace: take it from the first output.
+            namespace = match[3].split(".")[0] + "." if "." in match[3] else ""
+            stamp = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")
+            stamps.append((namespace + match[2], stamp))
         elif match := _RUN_END.match(line):
             stamps.append(("", datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")))
     return {
@@ -427,7 +431,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["run", "report"])
     parser.add_argument(
-        "--stage", default="base,baselines", help="base, baselines, images, denoising (run)"
+        "--stage", default="base,baselines", help="base, baselines, images, denoising, paper (run)"
     )
     parser.add_argument("--settings", help="comma-separated setting names (default: all)")
     parser.add_argument("--seeds", type=int, default=2, help="training seeds per setting")
@@ -436,6 +440,8 @@ def main(argv: list[str] | None = None) -> None:
         "--recipes", help="images stage: comma-separated recipe names (default: all)"
     )
     args = parser.parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(name)s %(message)s", level=logging.WARNING)
+    logging.getLogger("rakuten_kedro").setLevel(logging.INFO)  # per-epoch progress
     if args.command == "report":
         import accuracy_report  # noqa: PLC0415
 
@@ -455,6 +461,8 @@ def main(argv: list[str] | None = None) -> None:
                 accuracy_methods.train_image_recipes(setting, seed_index, names)
             if "denoising" in stages:
                 accuracy_methods.denoising_experiments(setting, seed_index)
+            if "paper" in stages:
+                accuracy_methods.paper_ablation(setting, seed_index)
 
 
 if __name__ == "__main__":

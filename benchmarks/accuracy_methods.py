@@ -12,6 +12,7 @@ last block. ``small`` replaces the convolution by a 3×3 stride-1 one and keeps 
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -307,3 +308,73 @@ def json_brief(report: dict[str, Any]) -> str:
 
 def stored_denoising(setting: Setting, seed_index: int) -> dict[str, Any] | None:
     return read_json(run_folder(setting, seed_index) / "denoising.json")
+
+
+# -- the paper's image components, one at a time ---------------------------------------------------
+
+#: The 2 × 2 of conf/base's image recipe (stage 1 at 32 px, stage 2 at 48 px): DCL or plain
+#: stage 2, denoised or all training rows. conf/base runs two corners (``image_dcl_clean``,
+#: ``image_plain_noisy``); these are the other two, through the pipeline's own node functions.
+PAPER_CORNERS = {"plain_clean": ("denoised", False), "dcl_noisy": ("all", True)}
+
+
+def paper_ablation(setting: Setting, seed_index: int) -> None:
+    """Train the two missing corners and store each one's stage 1 and stage 2 outputs."""
+    from rakuten_kedro.pipelines.image_model.nodes import (  # noqa: PLC0415
+        list_training_ids,
+        predict_image_model,
+        train_first_stage,
+        train_second_stage,
+    )
+
+    rows = load_rows(setting)
+    project = ensure_project(setting)
+    products = pd.read_parquet(project / "data/03_primary/products.parquet")
+    encoding = read_json(project / "data/03_primary/label_encoding.json")
+    labelled, test = _caches(project)
+    block = _IMAGE_PARAMS["image_dcl_clean"]
+    run = {**block["run"], "seed": 2020 + seed_index, "progress": False}
+    for corner, (training_rows, dcl) in PAPER_CORNERS.items():
+        if method_path(setting, seed_index, f"paper.{corner}").is_file():
+            continue
+        ids = (
+            pd.read_csv(run_folder(setting, seed_index) / "base" / "clean_training_ids.csv")
+            if training_rows == "denoised"
+            else list_training_ids(products)
+        )
+        checkpoints = run_folder(setting, seed_index) / "checkpoints"
+        log(f"{setting.name} seed{seed_index} paper.{corner}: training ({len(ids)} photos)")
+        start = time.perf_counter()
+        stage1, _ = train_first_stage(
+            "from scratch", products, ids, labelled, encoding, block["model"], block["stage1"],
+            block["augment"], run, checkpoints, variant=corner,
+        )  # fmt: skip
+        stage1_seconds = time.perf_counter() - start
+        stage2, _ = train_second_stage(
+            stage1, products, ids, labelled, block["stage2"], block["augment"], run, checkpoints,
+            variant=corner, dcl=dcl,
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+        for name, model, stage2_params in (
+            (f"paper.{corner}.stage1", stage1, {**block["stage2"], "enabled": False}),
+            (f"paper.{corner}", stage2, block["stage2"]),
+        ):
+            probs = {
+                split: predict_image_model(
+                    model, pd.DataFrame({"row_id": row_ids}), cache, encoding, block["stage1"],
+                    stage2_params, block["augment"], run,
+                )[0]
+                for split, row_ids, cache in (
+                    ("val", rows.val_row_ids, labelled), ("test", rows.test_row_ids, test)
+                )
+            }  # fmt: skip
+            save_method(
+                setting, seed_index, name,
+                val_probs=probs["val"].drop(columns="row_id").to_numpy(np.float32),
+                test_probs=probs["test"].drop(columns="row_id").to_numpy(np.float32),
+            )  # fmt: skip
+        record_timing(
+            setting, seed_index, f"paper.{corner}",
+            {"wall_s": round(seconds, 1), "stage1_s": round(stage1_seconds, 1)},
+        )  # fmt: skip
+        shutil.rmtree(checkpoints, ignore_errors=True)

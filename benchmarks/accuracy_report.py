@@ -23,6 +23,7 @@ from accuracy import (
     Setting,
     load_methods,
     load_rows,
+    node_seconds,
     read_json,
     run_folder,
     write_json,
@@ -254,16 +255,37 @@ def score_setting(setting: Setting, seeds: list[int]) -> dict[str, Any] | None:
             if key in per_seed[0][name]:
                 entry[key] = [np.asarray(m[name][key]).tolist() for m in per_seed]
         scores[name] = entry
-    if REFERENCE in samples:
-        for name, entry in scores.items():
-            difference = samples[name] - samples[REFERENCE]
-            entry["vs_submission"] = {
-                "mean": round(
-                    entry["test_macro_f1_mean"] - scores[REFERENCE]["test_macro_f1_mean"], 4
-                ),
-                "ci95": [round(float(q), 4) for q in np.percentile(difference, [2.5, 97.5])],
-            }
-    return {"seeds": seeds, "n_test": n_test, "n_val": len(rows.val_labels), "methods": scores}
+    comparisons = {}
+    for candidate, baseline in comparison_pairs(list(samples)):
+        difference = samples[candidate] - samples[baseline]
+        mean = scores[candidate]["test_macro_f1_mean"] - scores[baseline]["test_macro_f1_mean"]
+        comparisons[f"{candidate} vs {baseline}"] = {
+            "mean": round(mean, 4),
+            "ci95": [round(float(q), 4) for q in np.percentile(difference, [2.5, 97.5])],
+        }
+    return {
+        "seeds": seeds, "n_test": n_test, "n_val": len(rows.val_labels), "methods": scores,
+        "paired_differences": comparisons,
+    }  # fmt: skip
+
+
+def comparison_pairs(names: Sequence[str]) -> list[tuple[str, str]]:
+    """(candidate, baseline) pairs whose paired difference answers a question of the issue:
+    every method against the submission; each fusion member against the product of its
+    inputs; each image recipe against conf/base's plain image model, alone and fused."""
+    present = set(names)
+    pairs = [(name, REFERENCE) for name in names if name != REFERENCE]
+    for name in names:
+        if name.startswith("base.fusion_") and (parts := _member_inputs(name)):
+            text, image = (p.removeprefix("base.") for p in parts)
+            pairs.append((name, f"product:{text}+{image}"))
+        if name.startswith(("image.", "paper.")):
+            pairs.append((name, "base.image_plain_noisy"))
+            for fused in ("product:text_tfidf+{}", "loglinear:transformer+tfidf+{}"):
+                pairs.append((fused.format(name), fused.format("image_plain_noisy")))
+        if name.startswith("text.tfidf."):
+            pairs.append((name, "base.text_tfidf"))
+    return [(a, b) for a, b in pairs if a in present and b in present]
 
 
 def finished_seeds(setting: Setting) -> list[int]:
@@ -284,7 +306,9 @@ def timings(setting: Setting, seeds: list[int]) -> dict[str, Any]:
             read_json(run_folder(setting, seed_index) / "timings.json", {})
         ).items():
             collected.setdefault(name, []).append(entry["wall_s"])
-            for group, seconds in pipeline_seconds(entry.get("nodes_s", {})).items():
+            log_path = run_folder(setting, seed_index) / f"{name}.log"
+            nodes = node_seconds(log_path.read_text()) if log_path.is_file() else {}
+            for group, seconds in pipeline_seconds(nodes).items():
                 collected.setdefault(f"{name} / {group}", []).append(seconds)
     return {name: round(float(np.mean(values)), 1) for name, values in sorted(collected.items())}
 
@@ -293,13 +317,15 @@ def pipeline_seconds(nodes: dict[str, float]) -> dict[str, float]:
     """Node seconds summed by what they belong to (namespace, or pipeline for the rest)."""
     groups: dict[str, float] = {}
     for node, seconds in nodes.items():
-        if "." in node:
-            group = node.split(".", 1)[0]
-            group = "fusion members" if group.startswith("fusion_") else group
-        elif "denois" in node or "label_issue" in node or "out_of_fold" in node:
+        namespace = node.split(".", 1)[0] if "." in node else ""
+        if namespace.startswith(("fusion_", "feature_fusion_")):
+            group = "fusion members" if namespace.startswith("fusion_") else "feature fusion"
+        elif namespace:
+            group = namespace
+        elif any(word in node for word in ("denois", "label_issues", "cross_validate_image")):
             group = "denoising"
         else:
-            group = "other (preprocessing, fusion baselines, ensemble, reporting)"
+            group = "other (preprocessing, stacking, ensemble, reporting)"
         groups[group] = round(groups.get(group, 0.0) + seconds, 1)
     return groups
 
@@ -363,7 +389,7 @@ HEADLINE_METHODS: dict[str, str] = {
     "base.image_dcl_clean": "image: DCL on denoised rows",
     "base.image_plain_noisy": "image: plain on all rows",
     "image.resnet18_64px_e12": "image: plain ResNet18 64 px, 12 epochs (reference)",
-    "product:text_tfidf+resnet18_64px_e12": "**reference: TF-IDF × plain ResNet18 64 px**",
+    "product:text_tfidf+image.resnet18_64px_e12": "**reference: TF-IDF × plain ResNet18 64 px**",
 }
 
 
@@ -391,14 +417,109 @@ def method_table(
     return lines
 
 
+def _difference(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "–"
+    low, high = entry["ci95"]
+    return f"{100 * entry['mean']:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+
+
+def difference_table(result: dict[str, Any], pairs: dict[str, tuple[str, str]]) -> list[str]:
+    """Paired test macro-F1 differences (points) per setting, held-out last."""
+    settings = sorted(result["settings"].items(), key=lambda item: item[1]["role"] == "held_out")
+    head = "| change | " + " | ".join(name for name, _ in settings) + " |"
+    lines = [head, "|---" * (len(settings) + 1) + "|"]
+    for label, (candidate, baseline) in pairs.items():
+        key = f"{candidate} vs {baseline}"
+        cells = [_difference(s["paired_differences"].get(key)) for _, s in settings]
+        if any(c != "–" for c in cells):
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def image_table(result: dict[str, Any]) -> list[str]:
+    """Every image model alone and fused, with its training wall time, tuning settings only."""
+    settings = [(n, s) for n, s in result["settings"].items() if s["role"] == "tuning"]
+    names = sorted(
+        {m for _, s in settings for m in s["methods"] if m.startswith(("image.", "paper."))}
+        | {"base.image_dcl_clean", "base.image_plain_noisy"}
+    )
+    lines = ["| image model | alone | × TF-IDF | log-linear with both texts | wall s (loaded) |",
+             "|---|---|---|---|---:|"]  # fmt: skip
+    for name in names:
+        short = name.removeprefix("base.")
+        cells = []
+        for method in (name, f"product:text_tfidf+{short}", f"loglinear:transformer+tfidf+{short}"):
+            values = [
+                s["methods"][method]["test_macro_f1_mean"]
+                for _, s in settings
+                if method in s["methods"]
+            ]
+            cells.append(f"{100 * np.mean(values):.1f} ({len(values)})" if values else "–")
+        walls = [s["wall_seconds"][name] for _, s in settings if name in s["wall_seconds"]]
+        wall = f"{np.mean(walls):.0f}" if walls else "(in the base run)"
+        lines.append(f"| `{name}` | " + " | ".join(cells) + f" | {wall} |")
+    return lines
+
+
+def denoising_table(result: dict[str, Any]) -> list[str]:
+    lines = ["| setting | variant | flagged: n, precision, recall | dropped: n, precision, "
+             "recall |", "|---|---|---|---|"]  # fmt: skip
+    for name, setting in result["settings"].items():
+        scores = setting.get("denoising") or {}
+        for variant, value in scores.items():
+            if isinstance(value, dict):
+                flagged, dropped = value["flagged"], value["dropped"]
+                lines.append(
+                    f"| {name} (flips {100 * scores['flip_rate']:.0f} %) | {variant} | "
+                    f"{flagged['n']:.0f}, {flagged['precision']:.2f}, {flagged['recall']:.2f} | "
+                    f"{dropped['n']:.0f}, {dropped['precision']:.2f}, {dropped['recall']:.2f} |"
+                )
+    return lines
+
+
+def wall_table(result: dict[str, Any]) -> list[str]:
+    lines = ["| setting | run / part | wall s (mean over seeds) |", "|---|---|---:|"]
+    for name, setting in result["settings"].items():
+        for part, seconds in setting["wall_seconds"].items():
+            if part.startswith("base"):
+                lines.append(f"| {name} | {part} | {seconds:.0f} |")
+    return lines
+
+
+#: The paired comparisons shown in the report: label -> (candidate, baseline).
+KEY_DIFFERENCES: dict[str, tuple[str, str]] = {
+    "reference (TF-IDF × plain ResNet18 64 px) vs submission": (
+        "product:text_tfidf+image.resnet18_64px_e12", REFERENCE),
+    "soft vote of the 5 members vs their majority vote": ("ensemble:soft_vote", REFERENCE),
+    "validation-weighted soft vote vs majority vote": (
+        "ensemble:soft_vote_val_weighted", REFERENCE),
+    "member with the best validation score vs majority vote": (
+        "ensemble:best_member_by_val", REFERENCE),
+    "headline member vs the product of its inputs": (
+        "base.fusion_transformer_dcl_2layer", "product:text_transformer+image_dcl_clean"),
+    "log-linear (transformer, TF-IDF, plain image; weights on validation) vs submission": (
+        "loglinear:transformer+tfidf+image_plain_noisy", REFERENCE),
+}  # fmt: skip
+
+
 def markdown(result: dict[str, Any]) -> str:
     lines = ["# Accuracy benchmark (issue #14)", "",
              "Test macro-F1 (%): mean ± sd over training seeds [bootstrap 95 % interval over the "
-             "test rows, of the seed mean]. 3,000 test products per setting.", "",
+             "test rows, of the seed mean]. 3,000 test products per setting. Written by "
+             "`python benchmarks/accuracy.py report`; see benchmarks/README.md.", "",
              "## Tuning settings", ""]  # fmt: skip
     lines += method_table(result, HEADLINE_METHODS, ["tuning"])
     lines += ["", "## Held-out setting (never used to choose anything)", ""]
     lines += method_table(result, HEADLINE_METHODS, ["held_out"])
+    lines += ["", "## Paired differences (points, [bootstrap 95 % interval])", ""]
+    lines += difference_table(result, KEY_DIFFERENCES)
+    lines += ["", "## Image models (tuning settings; mean test macro-F1, (settings))", ""]
+    lines += image_table(result)
+    lines += ["", "## Denoising against the recorded flips (mean over seeds)", ""]
+    lines += denoising_table(result)
+    lines += ["", "## Wall times of the conf/base run (2 shared cores, 1 thread)", ""]
+    lines += wall_table(result)
     lines += ["", "## Every method (all settings)", ""]
     every = sorted(set().union(*(s["methods"] for s in result["settings"].values())))
     lines += method_table(result, {name: name for name in every}, ["tuning", "held_out"])
