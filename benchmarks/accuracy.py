@@ -313,10 +313,54 @@ def node_seconds(log_text: str) -> dict[str, float]:
     }
 
 
-def kedro_run(
-    setting: Setting, seed_index: int, config: str, params: dict[str, Any], env: str | None
-) -> Path:
-    """``kedro run`` of the whole method in the setting's scratch project; returns the project.
+@dataclass(frozen=True)
+class RunConfig:
+    """A configuration of the whole method: conf/base, plus parameters and, as a Kedro
+    environment named after the configuration, conf files (name -> YAML text)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    conf_files: dict[str, str] = field(default_factory=dict)
+    pipelines: str | None = None  # --pipelines (None: the whole method)
+
+
+#: conf/base's grid with one image variant (all rows, stage 1 only) and the members over it;
+#: no denoising (no variant reads its ids): the cheapest run today's parameters allow.
+_ONE_IMAGE_GRID = """grid:
+  text:
+    - {name: text_transformer, kind: transformer}
+    - {name: text_tfidf, kind: tfidf}
+  image:
+    - {name: image_plain_noisy, training_ids: all, dcl: false}
+  members:
+    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_noisy,
+       network: one_layer}
+    - {name: fusion_transformer_plain_1layer, text: text_transformer, image: image_plain_noisy,
+       network: one_layer}
+    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_noisy,
+       network: two_layer}
+  headline: fusion_transformer_plain_2layer
+"""  # fmt: skip
+
+CONFIGS: dict[str, RunConfig] = {
+    config.name: config
+    for config in (
+        RunConfig("base"),
+        RunConfig(
+            "one_image",
+            params={"image_plain_noisy.stage2.enabled": "false"},
+            conf_files={"parameters_grid.yml": _ONE_IMAGE_GRID},
+            pipelines="preprocessing,text_model,image_model,fusion,ensemble,reporting",
+        ),
+    )
+}
+
+
+def kedro_run(setting: Setting, seed_index: int, config: RunConfig) -> tuple[Path, float]:
+    """``kedro run`` of a configuration in the setting's scratch project.
+
+    Returns:
+        The project and the run's start time (``time.time()``).
 
     Raises:
         RuntimeError: With the log's tail, when the run fails.
@@ -326,9 +370,18 @@ def kedro_run(
         "data.source": "challengedata",
         "data.raw_dir": str(ensure_data(setting)),
         **seed_params(seed_index),
-        **params,
+        **config.params,
     }
-    args = ["run", "--params", params_argument(run_params)] + (["--env", env] if env else [])
+    args = ["run", "--params", params_argument(run_params)]
+    if config.conf_files:
+        (project / "conf" / config.name).mkdir(exist_ok=True)
+        for name, text in config.conf_files.items():
+            (project / "conf" / config.name / name).write_text(text, encoding="utf-8")
+        args += ["--env", config.name]
+    if config.pipelines:
+        args += ["--pipelines", config.pipelines]
+    config = config.name
+    started_at = time.time()
     log_path = run_folder(setting, seed_index) / f"{config}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log(f"{setting.name} seed{seed_index} {config}: kedro {' '.join(args[:1])} … (log {log_path})")
@@ -351,7 +404,7 @@ def kedro_run(
         {"wall_s": round(seconds, 1), "command": f"kedro {' '.join(args)}", "nodes_s": nodes},
     )  # fmt: skip
     log(f"{setting.name} seed{seed_index} {config}: done in {seconds / 60:.1f} min")
-    return project
+    return project, started_at
 
 
 def _probs(path: Path, codes: np.ndarray, row_ids: np.ndarray) -> np.ndarray:
@@ -369,13 +422,15 @@ def _labels(path: Path, row_ids: np.ndarray, label_of_code: dict[int, int]) -> n
 
 
 def collect_kedro_outputs(
-    setting: Setting, seed_index: int, config: str, project: Path, rows: Rows
+    setting: Setting, seed_index: int, config: str, project: Path, rows: Rows, *, since: float
 ) -> None:
-    """Store every method's validation and test outputs of a finished run as ``<config>.*``."""
+    """Store every method's validation and test outputs of a run as ``<config>.*`` (only what
+    it wrote: those written ``since`` its start)."""
     out = project / "data/07_model_output"
     label_of_code = {int(code): i for i, code in enumerate(rows.codes)}
     for folder in sorted(p for p in out.iterdir() if p.is_dir()):
-        if not (folder / "val_probs.parquet").is_file():
+        written = folder / "val_probs.parquet"
+        if not written.is_file() or written.stat().st_mtime < since:
             continue
         arrays: dict[str, Any] = {
             "val_probs": _probs(folder / "val_probs.parquet", rows.codes, rows.val_row_ids)
@@ -403,16 +458,13 @@ def collect_kedro_outputs(
             shutil.copy(project / relative, keep / Path(relative).name)
 
 
-def run_whole_method(
-    setting: Setting, seed_index: int, config: str = "base", params: dict | None = None,
-    env: str | None = None,
-) -> None:  # fmt: skip
+def run_whole_method(setting: Setting, seed_index: int, config: RunConfig) -> None:
     """The whole method once (skipped when its outputs are stored)."""
-    if method_path(setting, seed_index, f"{config}.ensemble").is_file():
+    if method_path(setting, seed_index, f"{config.name}.ensemble").is_file():
         return
-    project = kedro_run(setting, seed_index, config, params or {}, env)
+    project, started_at = kedro_run(setting, seed_index, config)
     rows = load_rows(setting) or save_rows(setting, project)
-    collect_kedro_outputs(setting, seed_index, config, project, rows)
+    collect_kedro_outputs(setting, seed_index, config.name, project, rows, since=started_at)
 
 
 # -- command line --------------------------------------------------------------------------------
@@ -439,6 +491,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--recipes", help="images stage: comma-separated recipe names (default: all)"
     )
+    parser.add_argument("--configs", default="base", help=f"base stage: of {sorted(CONFIGS)}")
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(name)s %(message)s", level=logging.WARNING)
     logging.getLogger("rakuten_kedro").setLevel(logging.INFO)  # per-epoch progress
@@ -453,7 +506,8 @@ def main(argv: list[str] | None = None) -> None:
     for setting in selected(args.settings):
         for seed_index in range(args.first_seed, args.first_seed + args.seeds):
             if "base" in stages:
-                run_whole_method(setting, seed_index)
+                for config in args.configs.split(","):
+                    run_whole_method(setting, seed_index, CONFIGS[config])
             if "baselines" in stages:
                 accuracy_methods.train_image_recipes(setting, seed_index, ["resnet18_64px_e12"])
             if "images" in stages:
