@@ -40,7 +40,8 @@ def test_base_env_reads_the_demo_folder():
 def test_rakuten_env_reads_the_challenge_folder_at_paper_sizes():
     ctx = context(env="rakuten")
     assert ctx.catalog.get("raw_test_products")._describe()["raw_dir"] == "data/01_raw/rakuten"
-    assert ctx.params["preprocessing"]["image_cache"]["sizes"] == [224, 448]
+    # Kedro hands nodes their typed configs (from the nodes' type hints), params included.
+    assert ctx.params["preprocessing"]["image_cache"].sizes == [224, 448]
 
 
 def test_runtime_params_choose_the_data_without_editing_yaml(tmp_path: Path):
@@ -52,7 +53,7 @@ def test_runtime_params_choose_the_data_without_editing_yaml(tmp_path: Path):
     )
     raw = ctx.catalog.get("raw_products")
     assert raw._describe() == {"source": "sigir", "raw_dir": str(tmp_path), "subset": "train"}
-    assert ctx.params["preprocessing"]["image_cache"]["on_bad_image"] == "placeholder"
+    assert ctx.params["preprocessing"]["image_cache"].on_bad_image == "placeholder"
 
 
 def test_every_catalog_entry_has_a_kedro_viz_layer():

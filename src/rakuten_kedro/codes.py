@@ -1,6 +1,6 @@
 """The 27 Rakuten product type codes, their training counts and top-level groups.
 
-Counts are the published training-set counts (DESIGN §2); the demo generator follows their
+Counts are the published training-set counts (docs/method.md §2); the demo generator follows their
 proportions. Names and groups are community readings, not official labels.
 """
 

@@ -312,6 +312,15 @@ def load_grid(env: str | None = None, conf_source: str | Path | None = None) -> 
     return parse_grid(loader["parameters"], source, env)
 
 
+def pipeline_matches_grid(pipeline: Any, grid: Grid) -> bool:
+    """Whether ``pipeline`` was built from ``grid`` (see :func:`check_pipeline_matches_grid`)."""
+    try:
+        check_pipeline_matches_grid(pipeline, grid)
+    except GridError:
+        return False
+    return True
+
+
 def check_pipeline_matches_grid(pipeline: Any, grid: Grid) -> None:
     """Stops a run whose pipeline was built from another grid than the run's environment's.
 

@@ -1,4 +1,4 @@
-"""Text cleaning of titles and descriptions (DESIGN §1): entities, tags and white space."""
+"""Text cleaning of titles and descriptions (docs/method.md §1): entities, tags and white space."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from rakuten_kedro.text.tfidf import tfidf_probabilities, train_tfidf_classifier
 from rakuten_kedro.text.transformer import predict_texts, train_text_classifier
 from rakuten_kedro.training.folds import assign_folds
 from tests.fusion.synthetic import modality_probs
+from tests.params import params
 from tests.text.products import CODES, TINY_MODEL, TINY_TRAINING, make_text_products
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -40,11 +41,11 @@ def test_train_validation_split_is_a_function_of_its_seed():
 def test_tfidf_predictions_are_identical_twice(classifier):
     products = make_text_products(150)
     train, val = products[products["split"] == "train"], products[products["split"] == "val"]
-    params = {"min_df": 1, "classifier": classifier, "seed": 3}
+    settings = params("text_tfidf.model", min_df=1, classifier=classifier, seed=3)
     runs = []
     for disturbance in (1, 2):
         _disturb_global_rngs(disturbance)
-        runs.append(tfidf_probabilities(train_tfidf_classifier(train, params), val, len(CODES)))
+        runs.append(tfidf_probabilities(train_tfidf_classifier(train, settings), val, len(CODES)))
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
@@ -58,7 +59,7 @@ def test_from_scratch_transformer_predictions_are_identical_twice(tmp_path):
         model, result = train_text_classifier(
             products, CODES, TINY_MODEL, training, checkpoint_dir=tmp_path / f"run{disturbance}"
         )
-        probs, features = predict_texts(model, products, cpu=True, progress=False)
+        probs, features = predict_texts(model, products, training)
         runs.append((probs, features, [h["train_loss"] for h in result.history]))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
@@ -74,8 +75,9 @@ def test_fusion_cross_validation_is_identical_twice():
         _disturb_global_rngs(disturbance)
         folds = assign_folds(labels, 4, seed=2020)
         result = cross_validate_decision_fusion(
-            inputs, labels, folds, num_classes=6, hidden=6, residual=True, test_inputs=inputs[:10],
-            epochs=5, batch_size=32, seed=11,
+            inputs, labels, folds, num_classes=6, network={"hidden": 6, "residual": True},
+            training=params("fusion.training", epochs=5, batch_size=32, seed=11),
+            epoch_selection="inner", test_inputs=inputs[:10],
         )  # fmt: skip
         runs.append((folds, result))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])

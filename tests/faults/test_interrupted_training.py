@@ -23,6 +23,7 @@ from rakuten_kedro.training.checkpoint import checkpoint_path, load_checkpoint
 from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.vision import train as vision_train
 from rakuten_kedro.vision.denoise import out_of_fold_probs
+from tests.params import params
 from tests.training.blobs import DIM, Blobs
 from tests.vision.fixtures import CODES, make_image_products
 
@@ -102,12 +103,12 @@ def test_killed_training_resumes_and_matches_an_uninterrupted_run(tmp_path: Path
 
 # --- denoising cross-validation ---------------------------------------------------------------
 
-DENOISING = {
-    "model": {"depth": 18, "weights": None},
-    "augment": {"rotation_degrees": 0},
-    "train": {"cache_size": 16, "input_size": 16, "epochs": 2, "batch_size": 16, "lr": 0.003},
-    "run": {"progress": False, "mixed_precision": "no", "cpu": True, "seed": 3},
-}
+DENOISING = params(
+    "denoising",
+    augment={"rotation_degrees": 0},
+    train={"cache_size": 16, "input_size": 16, "epochs": 2, "batch_size": 16, "lr": 0.003},
+    run={"progress": False, "mixed_precision": "no", "cpu": True, "seed": 3},
+)
 
 
 REAL_FIT = vision_train.fit

@@ -13,6 +13,7 @@ from rakuten_kedro.fusion.decision import cross_validate_decision_fusion, stack_
 from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.vision.denoise import rank_label_issues
 from tests.fusion.synthetic import modality_probs
+from tests.params import params
 
 CODES = [10, 40, 50, 2583]
 
@@ -70,8 +71,10 @@ def test_decision_fusion_accepts_a_code_with_fewer_rows_than_folds():
     folds = assign_folds(labels, 8, seed=2020)
     assert np.bincount(folds).min() >= 96 // 8  # near-equal folds, the small class included
     result = cross_validate_decision_fusion(
-        stack_probabilities([text, image]), labels, folds, num_classes=6, epochs=3, seed=1
-    )
+        stack_probabilities([text, image]), labels, folds, num_classes=6,
+        network=params("fusion.networks.one_layer"),
+        training=params("fusion.training", epochs=3, seed=1), epoch_selection="inner",
+    )  # fmt: skip
     assert np.isfinite(result.oof_probs).all()
     np.testing.assert_allclose(result.oof_probs.sum(axis=1), 1.0, rtol=1e-5)
 

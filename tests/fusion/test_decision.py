@@ -15,6 +15,7 @@ from rakuten_kedro.fusion.vote import vote_from_probs
 from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.training.metrics import macro_f1
 from tests.fusion.synthetic import modality_probs
+from tests.params import params
 
 NUM_CLASSES = 6
 
@@ -47,8 +48,9 @@ def _unimodal_best(confused):
 def test_decision_fusion_beats_both_modalities_out_of_fold(confused, hidden, residual):
     result = cross_validate_decision_fusion(
         confused["inputs"], confused["labels"], confused["folds"], num_classes=NUM_CLASSES,
-        hidden=hidden, residual=residual, test_inputs=confused["test_inputs"], epochs=25,
-        batch_size=32,
+        network={"hidden": hidden, "residual": residual},
+        training=params("fusion.training", epochs=25, batch_size=32), epoch_selection="inner",
+        test_inputs=confused["test_inputs"],
     )  # fmt: skip
     unimodal = _unimodal_best(confused)
     assert unimodal < 0.85  # each modality alone confuses a pair of classes
@@ -63,7 +65,8 @@ def test_decision_fusion_beats_both_modalities_out_of_fold(confused, hidden, res
 def test_stacking_baseline_also_learns_the_case(confused):
     result = cross_validate_stacking(
         confused["inputs"], confused["labels"], confused["folds"], num_classes=NUM_CLASSES,
-        test_inputs=confused["test_inputs"], c=10.0,
+        settings=params("fusion.stacking", c=10.0), epoch_selection="inner", seed=2020,
+        test_inputs=confused["test_inputs"],
     )  # fmt: skip
     fused = macro_f1(confused["labels"], result.oof_probs.argmax(axis=1), NUM_CLASSES)
     assert fused > _unimodal_best(confused) + 0.1
@@ -74,7 +77,10 @@ def test_stacking_fills_classes_missing_from_a_fold_with_zeros():
     labels = np.array([0] * 10 + [1] * 10 + [2])  # class 2 appears in a single fold
     inputs = np.eye(3, dtype=np.float32)[labels]
     folds = assign_folds(labels, 4, seed=0)
-    result = cross_validate_stacking(inputs, labels, folds, num_classes=3)
+    result = cross_validate_stacking(
+        inputs, labels, folds, num_classes=3, settings=params("fusion.stacking"),
+        epoch_selection="inner", seed=0,
+    )  # fmt: skip
     assert result.oof_probs.shape == (21, 3) and not np.isnan(result.oof_probs).any()
     assert np.allclose(result.oof_probs.sum(axis=1), 1.0, atol=1e-5)
 
@@ -82,8 +88,10 @@ def test_stacking_fills_classes_missing_from_a_fold_with_zeros():
 def test_fold_networks_are_reused_only_for_the_same_inputs(confused, tmp_path, caplog):
     def run(inputs):
         return cross_validate_decision_fusion(
-            inputs, confused["labels"], confused["folds"], num_classes=NUM_CLASSES, hidden=6,
-            epochs=5, batch_size=32, checkpoint_dir=tmp_path, name="member",
+            inputs, confused["labels"], confused["folds"], num_classes=NUM_CLASSES,
+            network={"hidden": 6, "residual": False},
+            training=params("fusion.training", epochs=5, batch_size=32),
+            epoch_selection="inner", checkpoint_dir=tmp_path, name="member",
         )  # fmt: skip
 
     first = run(confused["inputs"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -42,3 +44,26 @@ def test_majority_vote_checks_shapes_and_classes():
         majority_vote(np.zeros((2, 3), dtype=int), np.zeros((2, 4, 5)))
     with pytest.raises(ValueError, match="outside 0..1"):
         majority_vote(np.array([[2]]), np.zeros((1, 1, 2)))
+
+
+def test_majority_vote_does_not_copy_the_members_probabilities():
+    """The (voters, rows, classes) probabilities are only summed: no float64 copy of them
+    (at the full test set, 12 members: 36 MB held for nothing)."""
+    rng = np.random.default_rng(0)
+    probs = rng.random((12, 5_000, 27), dtype=np.float32)
+    votes = probs.argmax(axis=2)
+    expected = np.where(votes[:, :, None] == np.arange(27), 1, 0).sum(
+        axis=0
+    )  # vote counts, to check the answer is unchanged
+    summed = probs.astype(np.float64).sum(axis=0)
+    reference = np.where(expected == expected.max(axis=1, keepdims=True), summed, -np.inf)
+
+    tracemalloc.start()
+    try:
+        winners = majority_vote(votes, probs)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert winners.tolist() == reference.argmax(axis=1).tolist()
+    assert peak < probs.nbytes

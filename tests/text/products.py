@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tests.params import params
+
 CODES = [10, 40, 1160, 2583, 2705]
 KEYWORDS = {
     0: "livre occasion roman poche auteur",
@@ -16,31 +18,28 @@ KEYWORDS = {
 COMMON = "lot neuf qualité prix bon état couleur taille".split()
 
 #: From-scratch model sizes small enough for a unit test.
-TINY_MODEL = {
-    "model_name_or_path": None,
-    "max_length": 32,
-    "pooling": "mean",
-    "dropout": 0.1,
-    "from_scratch": {
+TINY_MODEL = params(
+    "text_transformer.model",
+    max_length=32,
+    from_scratch={
         "vocab_size": 400,
         "min_frequency": 1,
         "hidden_size": 32,
         "num_hidden_layers": 1,
-        "num_attention_heads": 2,
         "intermediate_size": 64,
     },
-}
-TINY_TRAINING = {
-    "epochs": 5,
-    "batch_size": 16,
-    "eval_batch_size": 64,
-    "lr": 3e-3,
-    "patience": None,
-    "mixed_precision": "no",
-    "cpu": True,
-    "progress": False,
-    "seed": 0,
-}
+)
+TINY_TRAINING = params(
+    "text_transformer.training",
+    epochs=5,
+    batch_size=16,
+    eval_batch_size=64,
+    patience=None,
+    mixed_precision="no",
+    cpu=True,
+    progress=False,
+    seed=0,
+)
 
 
 def make_text_products(n: int = 250, seed: int = 0, val_every: int = 5) -> pd.DataFrame:

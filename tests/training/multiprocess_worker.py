@@ -11,6 +11,7 @@ folder.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -19,10 +20,11 @@ from accelerate import PartialState
 from torch import nn
 
 from rakuten_kedro.text.data import EncodedTexts, inference_order, text_loader
-from rakuten_kedro.training import TrainConfig, fit, predict
+from rakuten_kedro.training import TrainConfig, fit, predict, scaled_lr
 from rakuten_kedro.training.metrics import macro_f1
 
 NUM_CLASSES, VOCAB, N_TRAIN, N_VAL, N_TEST, BATCH = 3, 30, 150, 43, 35, 8
+SGD_LR, SGD_EPOCHS = 0.05, 2
 
 
 def rows(n: int, seed: int) -> tuple[list[list[int]], np.ndarray]:
@@ -86,6 +88,7 @@ def main(out_path: str, checkpoint_dir: str) -> None:
                 config=config,
             )
         )
+    sgd_score = fit_with_sgd(train_loader, val_loader, os.environ.get("SCALE_LR", "linear"))
     model = results[0].model
     probs, row_ids = predict(
         model,
@@ -110,9 +113,25 @@ def main(out_path: str, checkpoint_dir: str) -> None:
             resumed_score=results[1].best_score,
             resumed_epochs=len(results[1].history),
             processes=state.num_processes,
+            sgd_score=sgd_score,
         )
     state.wait_for_everyone()
     state.destroy_process_group()
+
+
+def fit_with_sgd(train_loader, val_loader, scale_lr: str) -> float:
+    """Best validation macro-F1 of plain SGD at a rate scaled for the launch by ``scale_lr``."""
+    torch.manual_seed(0)
+    model = BagClassifier()
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=scaled_lr(SGD_LR, scale_lr, cpu=True), momentum=0.9
+    )
+    config = TrainConfig(epochs=SGD_EPOCHS, cpu=True, progress=False, find_unused_parameters=True)
+    result = fit(
+        model, train_loader, val_loader, optimizer=optimizer, scheduler=None, loss_fn=loss_fn,
+        logits_fn=logits_fn, config=config,
+    )  # fmt: skip
+    return result.best_score
 
 
 def one_by_one(model: nn.Module, ids: list[list[int]]) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import numpy as np
@@ -12,9 +13,21 @@ from torch.utils.data import DataLoader
 from transformers import get_scheduler
 
 from rakuten_kedro.fingerprint import Fingerprint
-from rakuten_kedro.training import TrainConfig, fit, optimizer_steps, predict
+from rakuten_kedro.training import (
+    TrainConfig,
+    batches_per_epoch,
+    fit,
+    optimizer_steps,
+    predict,
+    scaled_lr,
+)
 from rakuten_kedro.training.checkpoint import load_checkpoint
-from rakuten_kedro.training.loop import process_accelerator, resolve_mixed_precision
+from rakuten_kedro.training.loop import (
+    add_epoch_observer,
+    process_accelerator,
+    remove_epoch_observer,
+    resolve_mixed_precision,
+)
 from tests.training.blobs import DIM, NUM_CLASSES, Blobs
 
 
@@ -196,6 +209,42 @@ def test_gradient_accumulation_steps_the_scheduler_once_per_optimizer_step():
     assert scheduler.last_epoch == 4
 
 
+def test_max_batches_per_epoch_takes_a_few_steps_of_each_epoch():
+    model, train, val, optimizer, _ = setup(epochs=3, accumulation=2)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    seen = []
+
+    def counting_loss(model, batch):
+        seen.append(len(batch["labels"]))
+        return loss_fn(model, batch)
+
+    config = TrainConfig(
+        epochs=3, gradient_accumulation_steps=2, cpu=True, progress=False,
+        max_batches_per_epoch=3,
+    )  # fmt: skip
+    fit(
+        model, train, val, optimizer=optimizer, scheduler=scheduler, loss_fn=counting_loss,
+        logits_fn=logits_fn, config=config,
+    )  # fmt: skip
+    assert len(seen) == 9  # 3 of the 6 batches in each of 3 epochs
+    # Per epoch: a step after batches 2, and one for the cut-off batch 3.
+    assert optimizer_steps(train, 3, 2, max_batches=3) == 6 == scheduler.last_epoch
+
+
+def test_two_processes_scale_sgd_rates_linearly_and_keep_adamw_rates(monkeypatch, caplog):
+    assert scaled_lr(0.01, "linear") == 0.01  # one process: nothing to scale
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with caplog.at_level(logging.INFO, logger="rakuten_kedro.training.loop"):
+        assert scaled_lr(0.01, "linear", name="image") == pytest.approx(0.02)
+    assert "image: 2 processes: learning rate 0.01 x 2 = 0.02 (scale_lr: linear)" in caplog.text
+    assert scaled_lr(5e-5, "none") == 5e-5
+    # Each process takes half the batches: schedules are sized per process.
+    train = DataLoader(Blobs(96, seed=1), batch_size=16)
+    assert batches_per_epoch(train) == 3 and optimizer_steps(train, 2, 1) == 6
+    with pytest.raises(ValueError, match="scale_lr must be one of"):
+        scaled_lr(0.01, "sqrt")
+
+
 class HiddenAndLogits(nn.Module):
     """The MLP of make_model, able to return its hidden features too (through forward)."""
 
@@ -270,3 +319,31 @@ def test_compiled_training_matches_eager_and_saves_a_plain_module(tmp_path, monk
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     saved = load_checkpoint(tmp_path / "compiled")
     assert not any(key.startswith("_orig_mod") for key in saved["best_state"])
+
+
+def test_fit_and_predict_never_ask_for_a_garbage_collection(monkeypatch):
+    # accelerate's free_memory() runs gc.collect(): 0.7 s per fit/predict in a process holding
+    # a run's tables, most of a fusion cross-validation's time.
+    collections = []
+    monkeypatch.setattr(gc, "collect", lambda *args: collections.append(args) or 0)
+    result = run_fit(epochs=1)
+    predict(result.model, DataLoader(Blobs(8, seed=4), batch_size=4), logits_fn=logits_fn)
+    assert collections == []
+
+
+def test_epoch_observers_see_every_epoch_and_a_reused_training_replays_its_history(tmp_path):
+    seen: list[tuple[str, int, float]] = []
+
+    def observer(name, record):
+        seen.append((name, record["epoch"], record["train_loss"]))
+
+    add_epoch_observer(observer)
+    try:
+        trained = run_fit(epochs=3, tmp_path=tmp_path, name="blobs")
+        reused = run_fit(epochs=3, tmp_path=tmp_path, name="blobs")
+    finally:
+        remove_epoch_observer(observer)
+    run_fit(epochs=1, name="blobs")  # removed: no longer told
+    losses = [(h["epoch"], h["train_loss"]) for h in trained.history]
+    assert reused.reused
+    assert seen == [("blobs", epoch, loss) for epoch, loss in losses] * 2

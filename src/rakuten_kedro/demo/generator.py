@@ -1,4 +1,4 @@
-"""Generate the demo data set in the ``challengedata`` layout (DESIGN §2).
+"""Generate the demo data set in the ``challengedata`` layout (docs/method.md §2).
 
 Layout written into ``out_dir``::
 
@@ -31,6 +31,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from rakuten_kedro.codes import GROUP_OF_CODE, PRDTYPECODE_COUNTS, PRDTYPECODES, TOP_LEVEL_GROUPS
+from rakuten_kedro.config import DEFAULT_SEED
 from rakuten_kedro.demo.images import (
     CLASS_HUE_SHIFT,
     HUE_JITTER,
@@ -212,7 +213,7 @@ def generate_demo_dataset(
     *,
     n_products: int = 3000,
     n_test: int = 300,
-    seed: int = 2020,
+    seed: int = DEFAULT_SEED,
     label_noise: float = 0.08,
     image_size: int = 500,
     uninformative_photo_rate: float = 0.03,

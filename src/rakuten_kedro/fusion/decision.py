@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rakuten_kedro.config import FusionNetwork, FusionTraining, parses_params
 from rakuten_kedro.fusion.fold_networks import make_torch_train_fold
 from rakuten_kedro.models.fusion import DecisionFusionNet, FoldEnsemble
 from rakuten_kedro.training.cross_validation import CrossValidationResult, cross_validate
@@ -32,22 +33,17 @@ def stack_probabilities(probs: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate([np.asarray(array, dtype=np.float32) for array in probs], axis=1)
 
 
+@parses_params
 def cross_validate_decision_fusion(
     inputs: np.ndarray,
     labels: np.ndarray,
     folds: np.ndarray,
     *,
     num_classes: int,
-    hidden: int = 0,
-    residual: bool = False,
+    network: FusionNetwork,
+    training: FusionTraining,
+    epoch_selection: str,
     test_inputs: np.ndarray | None = None,
-    epochs: int = 40,
-    lr: float = 0.01,
-    weight_decay: float = 0.0,
-    batch_size: int = 0,
-    epoch_selection: str = "inner",
-    seed: int = 2020,
-    cpu: bool = True,
     name: str = "decision_fusion",
     checkpoint_dir: str | Path | None = None,
 ) -> CrossValidationResult:
@@ -58,17 +54,12 @@ def cross_validate_decision_fusion(
         labels: ``(N,)`` their labels.
         folds: ``(N,)`` fold of every row.
         num_classes: Output classes (27).
-        hidden: 0 for the 1-layer net, else the hidden width of the 2-layer net.
-        residual: Learn a correction on top of the product-of-experts fusion
-            (``DecisionFusionNet``).
-        test_inputs: ``(N_test, 54)`` stacked probabilities of the test rows.
-        epochs: Epochs per fold.
-        lr: Adam learning rate.
-        weight_decay: Adam weight decay.
-        batch_size: Rows per batch (0: full batch).
+        network: The network (``hidden`` 0: one layer; ``residual``: learn a correction on top
+            of the product-of-experts fusion, see ``DecisionFusionNet``).
+        training: Epochs, Adam settings, batch size, seed, device of the fold networks.
         epoch_selection: ``"inner"`` or ``"held_out"`` (see ``training.folds.fold_splits``).
-        seed: Base seed.
-        cpu: Train on the CPU.
+        test_inputs: ``(N_test, 54)`` stacked probabilities of test rows, predicted by every
+            fold network (``None``: none).
         name: Label for logs and progress bars.
         checkpoint_dir: Where the fold networks are kept for reuse (``None``: never kept).
 
@@ -78,14 +69,11 @@ def cross_validate_decision_fusion(
     """
     num_inputs = inputs.shape[1]
     train_fold = make_torch_train_fold(
-        lambda _train_inputs: DecisionFusionNet(num_inputs, num_classes, hidden, residual),
+        lambda _train_inputs: DecisionFusionNet(
+            num_inputs, num_classes, network.hidden, network.residual
+        ),
         ("inputs",),
-        epochs=epochs,
-        lr=lr,
-        weight_decay=weight_decay,
-        batch_size=batch_size,
-        seed=seed,
-        cpu=cpu,
+        training=training,
         name=name,
         checkpoint_dir=checkpoint_dir,
     )

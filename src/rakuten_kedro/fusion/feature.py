@@ -13,11 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rakuten_kedro.config import FeatureFusion, parses_params
 from rakuten_kedro.fusion.fold_networks import make_torch_train_fold
 from rakuten_kedro.models.fusion import FeatureFusionNet
 from rakuten_kedro.training.cross_validation import CrossValidationResult, cross_validate
 
 
+@parses_params
 def cross_validate_feature_fusion(
     text_features: np.ndarray,
     image_features: np.ndarray,
@@ -25,17 +27,9 @@ def cross_validate_feature_fusion(
     folds: np.ndarray,
     *,
     num_classes: int,
-    mode: str = "concat",
-    proj_dim: int = 128,
-    hidden: int = 128,
-    dropout: float = 0.1,
-    epochs: int = 40,
-    lr: float = 0.001,
-    weight_decay: float = 0.0,
-    batch_size: int = 0,
-    epoch_selection: str = "inner",
-    seed: int = 2020,
-    cpu: bool = True,
+    mode: str,
+    settings: FeatureFusion,
+    epoch_selection: str,
     checkpoint_dir: str | Path | None = None,
 ) -> CrossValidationResult:
     """Out-of-fold feature-level fusion on the validation rows.
@@ -47,16 +41,8 @@ def cross_validate_feature_fusion(
         folds: ``(N,)`` fold of every row.
         num_classes: Number of classes.
         mode: ``"concat"``, ``"sum"`` or ``"attention"``.
-        proj_dim: Projection width (sum / attention).
-        hidden: Classifier hidden width.
-        dropout: Classifier dropout.
-        epochs: Epochs per fold.
-        lr: Adam learning rate.
-        weight_decay: Adam weight decay.
-        batch_size: Rows per batch (0: full batch).
+        settings: The network sizes and the training of its fold networks.
         epoch_selection: ``"inner"`` or ``"held_out"``.
-        seed: Base seed.
-        cpu: Train on the CPU.
         checkpoint_dir: Where the fold networks are kept for reuse (``None``: never kept).
 
     Returns:
@@ -66,20 +52,15 @@ def cross_validate_feature_fusion(
 
     def build_model(train_inputs: list[np.ndarray]) -> FeatureFusionNet:
         net = FeatureFusionNet(
-            text_dim, image_dim, num_classes, mode=mode, proj_dim=proj_dim, hidden=hidden,
-            dropout=dropout,
+            text_dim, image_dim, num_classes, mode=mode, proj_dim=settings.proj_dim,
+            hidden=settings.hidden, dropout=settings.dropout,
         )  # fmt: skip
         return net.fit_input_statistics(*(torch.as_tensor(array) for array in train_inputs))
 
     train_fold = make_torch_train_fold(
         build_model,
         ("text", "image"),
-        epochs=epochs,
-        lr=lr,
-        weight_decay=weight_decay,
-        batch_size=batch_size,
-        seed=seed,
-        cpu=cpu,
+        training=settings,
         name=f"feature_fusion_{mode}",
         checkpoint_dir=checkpoint_dir,
     )

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from rakuten_kedro.config import FeatureFusion, FusionTraining, learned_settings
 from rakuten_kedro.fingerprint import Fingerprint, digest
 from rakuten_kedro.training.cross_validation import TrainFold
 from rakuten_kedro.training.loop import TrainConfig, fit, predict
@@ -156,13 +157,8 @@ def make_torch_train_fold(
     build_model: Callable[[Sequence[np.ndarray]], torch.nn.Module],
     input_names: Sequence[str],
     *,
-    epochs: int = 40,
-    lr: float = 0.01,
-    weight_decay: float = 0.0,
-    batch_size: int = 0,
-    seed: int = 2020,
-    cpu: bool = True,
-    name: str = "fusion",
+    training: FusionTraining | FeatureFusion,
+    name: str,
     checkpoint_dir: str | Path | None = None,
 ) -> TrainFold:
     """A ``train_fold`` that trains a fresh network per fold with Adam and the shared loop.
@@ -173,12 +169,9 @@ def make_torch_train_fold(
         build_model: ``build_model(train_inputs)`` returns a new, untrained network taking
             the inputs in order (the training inputs let it fix input statistics).
         input_names: One batch key per input array (e.g. ``("text", "image")``).
-        epochs: Epochs per fold (the paper: 40).
-        lr: Adam learning rate (the paper: 0.01).
-        weight_decay: Adam weight decay.
-        batch_size: Rows per batch; 0 = full batch (the validation split is small).
-        seed: Base seed; fold ``k`` uses ``seed + k``.
-        cpu: Train on the CPU (the networks are tiny: a GPU only adds transfer overhead).
+        training: Epochs, Adam learning rate and weight decay, batch size (0: full batch),
+            base seed (fold ``k`` uses ``seed + k``), and whether to train on the CPU (the
+            networks are tiny: a GPU only adds transfer overhead).
         name: Label for logs.
         checkpoint_dir: Fold ``k``'s finished network is kept in ``checkpoint_dir/fold{k}``
             and reused by a rerun on the same inputs and settings (``None``: never kept).
@@ -199,42 +192,39 @@ def make_torch_train_fold(
         select_labels: np.ndarray,
         fold: int,
     ) -> TorchFoldModel:
-        torch.manual_seed(seed + fold)
+        seed = training.seed + fold
+        torch.manual_seed(seed)
         model = build_model(train_inputs)
         train_loader = array_loader(
             {**dict(zip(input_names, train_inputs, strict=True)), "labels": train_labels},
-            batch_size,
+            training.batch_size,
             shuffle=True,
-            seed=seed + fold,
+            seed=seed,
         )
         select_loader = array_loader(
             {**dict(zip(input_names, select_inputs, strict=True)), "labels": select_labels},
             4096,
             shuffle=False,
         )
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        optimizer = torch.optim.Adam(
+            model.parameters(), lr=training.lr, weight_decay=training.weight_decay
+        )
         config = TrainConfig(
-            epochs=epochs,
-            seed=seed + fold,
-            cpu=cpu,
+            epochs=training.epochs,
+            seed=seed,
+            cpu=training.cpu,
             progress=False,
             max_grad_norm=None,
             name=f"{name} fold {fold}",
             checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir) / f"fold{fold}",
             checkpoint_every_epoch=False,  # a fold trains in about a second
             fingerprint=Fingerprint.of(
-                settings={
-                    "epochs": epochs,
-                    "lr": lr,
-                    "weight_decay": weight_decay,
-                    "batch_size": batch_size,
-                    "seed": seed + fold,
-                },  # fmt: skip
+                settings={**learned_settings(training), "seed": seed},
                 training_rows=digest(*train_inputs, np.asarray(train_labels, np.int64)),
                 selection_rows=digest(*select_inputs, np.asarray(select_labels, np.int64)),
             ),
         )
-        with quiet_epoch_logs(), tiny_model_threads(cpu):
+        with quiet_epoch_logs(), tiny_model_threads(training.cpu):
             result = fit(
                 model,
                 train_loader,
@@ -251,7 +241,7 @@ def make_torch_train_fold(
             best_epoch=result.best_epoch,
             best_score=result.best_score,
             history=result.history,
-            cpu=cpu,
+            cpu=training.cpu,
             reused=result.reused,
         )
 

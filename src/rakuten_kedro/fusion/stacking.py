@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from rakuten_kedro.config import Stacking, parses_params
 from rakuten_kedro.training.cross_validation import CrossValidationResult, TrainFold, cross_validate
 
 
@@ -35,16 +36,14 @@ class LogisticFoldModel:
         return probs
 
 
-def make_logreg_train_fold(
-    num_classes: int, c: float = 1.0, max_iter: int = 1000, seed: int = 2020
-) -> TrainFold:
+@parses_params
+def make_logreg_train_fold(num_classes: int, settings: Stacking, seed: int) -> TrainFold:
     """A ``train_fold`` fitting a multinomial logistic regression on the fold's training rows.
 
     Args:
         num_classes: Number of classes.
-        c: Inverse regularisation strength (scikit-learn's ``C``).
-        max_iter: Solver iterations.
-        seed: Solver seed.
+        settings: ``c`` (scikit-learn's ``C``) and ``max_iter``.
+        seed: Solver seed (fold ``k`` uses ``seed + k``).
 
     Returns:
         The ``train_fold`` callable for ``cross_validate``.
@@ -57,24 +56,26 @@ def make_logreg_train_fold(
         select_labels: np.ndarray,
         fold: int,
     ) -> LogisticFoldModel:
-        regression = LogisticRegression(C=c, max_iter=max_iter, random_state=seed + fold)
+        regression = LogisticRegression(
+            C=settings.c, max_iter=settings.max_iter, random_state=seed + fold
+        )
         regression.fit(train_inputs[0], train_labels)
         return LogisticFoldModel(regression, num_classes)
 
     return train_fold
 
 
+@parses_params
 def cross_validate_stacking(
     inputs: np.ndarray,
     labels: np.ndarray,
     folds: np.ndarray,
     *,
     num_classes: int,
+    settings: Stacking,
+    epoch_selection: str,
+    seed: int,
     test_inputs: np.ndarray | None = None,
-    c: float = 1.0,
-    max_iter: int = 1000,
-    epoch_selection: str = "inner",
-    seed: int = 2020,
 ) -> CrossValidationResult:
     """Out-of-fold logistic-regression stacking over the stacked probabilities.
 
@@ -83,11 +84,10 @@ def cross_validate_stacking(
         labels: ``(N,)`` labels.
         folds: ``(N,)`` fold of every row (the decision fusion's folds).
         num_classes: Number of classes.
-        test_inputs: ``(N_test, 54)`` for the fold vote on test rows.
-        c: Inverse regularisation strength.
-        max_iter: Solver iterations.
+        settings: The regression's regularisation and solver iterations.
         epoch_selection: Same value as the decision fusion, so both train on the same rows.
-        seed: Solver seed.
+        seed: Solver seed (fold ``k`` uses ``seed + k``).
+        test_inputs: ``(N_test, 54)`` for the fold vote on test rows.
 
     Returns:
         The ``CrossValidationResult``.
@@ -96,7 +96,7 @@ def cross_validate_stacking(
         [inputs],
         labels,
         folds,
-        make_logreg_train_fold(num_classes, c, max_iter, seed),
+        make_logreg_train_fold(num_classes, settings, seed),
         num_classes=num_classes,
         test_inputs=None if test_inputs is None else [test_inputs],
         epoch_selection=epoch_selection,

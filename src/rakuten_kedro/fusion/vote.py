@@ -17,7 +17,7 @@ def majority_vote(votes: np.ndarray, probs: np.ndarray) -> np.ndarray:
         ``(N,)`` int64 winning class of every row.
     """
     votes = np.asarray(votes)
-    probs = np.asarray(probs, dtype=np.float64)
+    probs = np.asarray(probs)  # only summed (in float64): no copy of every voter's table
     if votes.ndim != 2 or probs.ndim != 3 or probs.shape[:2] != votes.shape:
         raise ValueError(
             f"votes must be (voters, rows) and probs (voters, rows, classes) with the same "
@@ -31,7 +31,7 @@ def majority_vote(votes: np.ndarray, probs: np.ndarray) -> np.ndarray:
     for voter_votes in votes:
         np.add.at(counts, (rows, voter_votes), 1)
     most_voted = counts == counts.max(axis=1, keepdims=True)
-    summed = probs.sum(axis=0)
+    summed = probs.sum(axis=0, dtype=np.float64)
     return np.where(most_voted, summed, -np.inf).argmax(axis=1).astype(np.int64)
 
 

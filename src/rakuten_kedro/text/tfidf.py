@@ -19,11 +19,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from rakuten_kedro.config import ConfigError, TfidfModel, parses_params
 from rakuten_kedro.fingerprint import Fingerprint, labels_digest, text_digest
 from rakuten_kedro.text.data import product_texts
 from rakuten_kedro.training.checkpoint import reuse_or_build
-
-CLASSIFIERS = ("logistic_regression", "sgd")
 
 
 def product_documents(products: pd.DataFrame) -> list[str]:
@@ -43,53 +42,40 @@ def product_documents(products: pd.DataFrame) -> list[str]:
     ]
 
 
-def build_tfidf_classifier(params: Mapping[str, Any]) -> Pipeline:
+@parses_params
+def build_tfidf_classifier(params: TfidfModel) -> Pipeline:
     """The untrained scikit-learn pipeline.
 
     Args:
-        params: ``word_ngram_range``, ``char_ngram_range``, ``min_df``, ``max_features``
-            (per vectorizer), ``classifier`` (``logistic_regression`` or ``sgd``), ``C``
-            (logistic regression), ``alpha`` (SGD), ``max_iter``, ``seed``.
+        params: The variant's ``model`` block.
 
     Returns:
         ``Pipeline([("features", FeatureUnion(word, char)), ("classifier", …)])``.
     """
     common = {
-        "min_df": params.get("min_df", 2),
-        "max_features": params.get("max_features"),
+        "min_df": params.min_df,
+        "max_features": params.max_features,
         "sublinear_tf": True,
         "lowercase": True,
         "strip_accents": None,
         "dtype": np.float32,
     }
-    word_ngrams = tuple(params.get("word_ngram_range", (1, 2)))
-    char_ngrams = tuple(params.get("char_ngram_range", (2, 5)))
-    features = FeatureUnion(
-        [
-            ("word", TfidfVectorizer(analyzer="word", ngram_range=word_ngrams, **common)),
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, **common)),
-        ]
-    )
-    kind = params.get("classifier", "logistic_regression")
-    seed = int(params.get("seed", 2020))
-    max_iter = int(params.get("max_iter", 1000))
-    if kind == "logistic_regression":
+    word = TfidfVectorizer(analyzer="word", ngram_range=params.word_ngram_range, **common)
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=params.char_ngram_range, **common)
+    features = FeatureUnion([("word", word), ("char", char)])
+    if params.classifier == "logistic_regression":
         classifier = LogisticRegression(
-            C=float(params.get("C", 10.0)), max_iter=max_iter, random_state=seed
-        )
-    elif kind == "sgd":
-        classifier = SGDClassifier(
-            loss="log_loss",
-            alpha=float(params.get("alpha", 1e-5)),
-            max_iter=max_iter,
-            random_state=seed,
+            C=params.C, max_iter=params.max_iter, random_state=params.seed
         )
     else:
-        raise ValueError(f"tfidf classifier must be one of {CLASSIFIERS}, got {kind!r}")
+        classifier = SGDClassifier(
+            loss="log_loss", alpha=params.alpha, max_iter=params.max_iter, random_state=params.seed
+        )
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
-def train_tfidf_classifier(train_products: pd.DataFrame, params: Mapping[str, Any]) -> Pipeline:
+@parses_params
+def train_tfidf_classifier(train_products: pd.DataFrame, params: TfidfModel) -> Pipeline:
     """Fits the TF-IDF pipeline on the training rows.
 
     Args:
@@ -101,12 +87,13 @@ def train_tfidf_classifier(train_products: pd.DataFrame, params: Mapping[str, An
     """
     model = build_tfidf_classifier(params)
     model.fit(product_documents(train_products), train_products["label"].to_numpy(np.int64))
-    model.build_params = _plain(params)  # what tfidf_state saves, to rebuild it
+    model.build_params = params  # what tfidf_state saves, to rebuild it
     return model
 
 
+@parses_params
 def train_or_reuse_tfidf(
-    train_products: pd.DataFrame, params: Mapping[str, Any], folder: Path | None, name: str
+    train_products: pd.DataFrame, params: TfidfModel, folder: Path | None, name: str
 ) -> Pipeline:
     """:func:`train_tfidf_classifier`, or the model kept in ``folder`` when it was fitted on
     the same texts and labels with the same settings.
@@ -123,7 +110,7 @@ def train_or_reuse_tfidf(
     return reuse_or_build(
         folder,
         Fingerprint.of(
-            settings=_plain(params),
+            settings=params.model_dump(mode="json"),
             training_text=text_digest(train_products),
             training_labels=labels_digest(train_products["row_id"], train_products["label"]),
         ),
@@ -169,7 +156,10 @@ def tfidf_state(model: Pipeline) -> tuple[dict, dict[str, np.ndarray]]:
     Returns:
         ``(config, arrays)``; :func:`tfidf_from_state` rebuilds the same predictions from them.
     """
-    config: dict[str, Any] = {"params": model.build_params, "vocabularies": {}}
+    config: dict[str, Any] = {
+        "params": model.build_params.model_dump(mode="json"),
+        "vocabularies": {},
+    }
     arrays: dict[str, np.ndarray] = {}
     for name, vectorizer in model.named_steps["features"].transformer_list:
         terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
@@ -188,7 +178,8 @@ def tfidf_from_state(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
         ValueError: When the state is incomplete or its shapes disagree.
     """
     try:
-        model = build_tfidf_classifier(config["params"])
+        params = TfidfModel.parse(config["params"], "TF-IDF model settings")
+        model = build_tfidf_classifier(params)
         for name, vectorizer in model.named_steps["features"].transformer_list:
             terms = config["vocabularies"][name]
             vectorizer.set_params(vocabulary={term: i for i, term in enumerate(terms)})
@@ -196,8 +187,8 @@ def tfidf_from_state(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
         classifier = model.named_steps["classifier"]
         for attribute in _CLASSIFIER_ARRAYS:
             setattr(classifier, attribute, np.asarray(arrays[f"classifier.{attribute}"]))
-    except KeyError as error:
-        raise ValueError(f"incomplete TF-IDF model: no {error}") from error
+    except (KeyError, ConfigError) as error:
+        raise ValueError(f"incomplete TF-IDF model: {error}") from error
     features = sum(len(terms) for terms in config["vocabularies"].values())
     classifier.n_features_in_ = features
     if classifier.coef_.shape[1] != features:
@@ -205,13 +196,8 @@ def tfidf_from_state(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
             f"TF-IDF model: the classifier has {classifier.coef_.shape[1]} weights per class "
             f"but the vocabularies hold {features} terms"
         )
-    model.build_params = _plain(config["params"])
+    model.build_params = params
     return model
-
-
-def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
-    # Tuples (n-gram ranges) as lists: the settings round-trip through JSON unchanged.
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dict(params).items()}
 
 
 CONFIG_FILE = "tfidf.json"

@@ -8,7 +8,6 @@ the training texts and a small ``CamembertConfig`` encoder whose sizes are param
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,13 @@ import pandas as pd
 import torch
 from transformers import AutoTokenizer, CamembertConfig, CamembertModel, get_scheduler
 
+from rakuten_kedro.config import (
+    ScratchEncoder,
+    TextTraining,
+    TransformerModel,
+    learned_settings,
+    parses_params,
+)
 from rakuten_kedro.fingerprint import Fingerprint, labels_digest, text_digest
 from rakuten_kedro.models.text import (
     TextClassifier,
@@ -33,9 +39,15 @@ from rakuten_kedro.text.data import (
 )
 from rakuten_kedro.text.pretrained import load_pretrained
 from rakuten_kedro.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, train_tokenizer
-from rakuten_kedro.training import FitResult, TrainConfig, fit, optimizer_steps, predict
+from rakuten_kedro.training import (
+    FitResult,
+    TrainConfig,
+    fit,
+    optimizer_steps,
+    predict,
+    scaled_lr,
+)
 from rakuten_kedro.training.checkpoint import reuse_or_build
-from rakuten_kedro.training.loop import RUN_ONLY_SETTINGS
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +71,7 @@ def text_fingerprint(
 
 
 def _scratch_tokenizer(
-    train_products: pd.DataFrame, scratch: Mapping[str, Any], max_length: int,
+    train_products: pd.DataFrame, scratch: ScratchEncoder, max_length: int,
     checkpoint_dir: Path | None,
 ):  # fmt: skip
     """Trains the tokenizer, or reloads the one a previous (interrupted) run trained from the
@@ -69,15 +81,19 @@ def _scratch_tokenizer(
         titles, descriptions = product_texts(train_products)
         return train_tokenizer(
             titles + descriptions,
-            vocab_size=int(scratch.get("vocab_size", 4000)),
-            min_frequency=int(scratch.get("min_frequency", 2)),
+            vocab_size=scratch.vocab_size,
+            min_frequency=scratch.min_frequency,
             max_length=max_length,
         )
 
     return reuse_or_build(
         None if checkpoint_dir is None else checkpoint_dir / TOKENIZER_DIR,
         Fingerprint.of(
-            settings={"from_scratch": dict(scratch), "max_length": max_length},
+            settings={
+                "vocab_size": scratch.vocab_size,
+                "min_frequency": scratch.min_frequency,
+                "max_length": max_length,
+            },
             training_text=text_digest(train_products),
         ),
         build=train,
@@ -87,14 +103,15 @@ def _scratch_tokenizer(
     )
 
 
+@parses_params
 def build_text_classifier(
     train_products: pd.DataFrame,
     codes: list[int],
-    model_params: Mapping[str, Any],
+    model_config: TransformerModel,
     *,
+    seed: int,
     checkpoint_dir: str | Path | None = None,
     parameter: str = "model.model_name_or_path",
-    seed: int = 2020,
 ) -> TextClassifier:
     """Builds the untrained classifier: pretrained encoder, or tokenizer + encoder from scratch.
 
@@ -102,52 +119,51 @@ def build_text_classifier(
         train_products: Training rows (``title``, ``description``): the from-scratch
             tokenizer learns its vocabulary from them.
         codes: Product type codes in label order.
-        model_params: ``model_name_or_path`` (``None``: from scratch), ``max_length``,
-            ``pooling``, ``dropout`` and, for from scratch, ``from_scratch`` sizes
-            (``vocab_size``, ``hidden_size``, ``num_hidden_layers``, ``num_attention_heads``,
-            ``intermediate_size``, ``min_frequency``).
-        checkpoint_dir: Where the from-scratch tokenizer is kept for resumed runs.
+        model_config: The variant's ``model`` block.
+        checkpoint_dir: Where the from-scratch tokenizer is kept for resumed runs (``None``:
+            not kept).
         parameter: Full name of the ``model_name_or_path`` parameter, for error messages.
         seed: Seed of the new weights.
 
     Returns:
         The classifier (with its tokenizer) in training mode.
     """
-    max_length = int(model_params.get("max_length", 128))
-    name = model_params.get("model_name_or_path")
+    max_length = model_config.max_length
     torch.manual_seed(seed)
-    if name:
-        encoder, tokenizer = load_pretrained(str(name), max_length, parameter=parameter)
+    if model_config.model_name_or_path:
+        encoder, tokenizer = load_pretrained(
+            model_config.model_name_or_path, max_length, parameter=parameter
+        )
     else:
-        scratch = model_params.get("from_scratch") or {}
+        scratch = model_config.from_scratch
         tokenizer = _scratch_tokenizer(
             train_products,
             scratch,
             max_length,
             None if checkpoint_dir is None else Path(checkpoint_dir),
         )
-        hidden = int(scratch.get("hidden_size", 128))
-        config = CamembertConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=hidden,
-            num_hidden_layers=int(scratch.get("num_hidden_layers", 2)),
-            num_attention_heads=int(scratch.get("num_attention_heads", 2)),
-            intermediate_size=int(scratch.get("intermediate_size", 4 * hidden)),
-            # RoBERTa-style position ids start after the padding index.
-            max_position_embeddings=max_length + PAD_ID + 1,
-            pad_token_id=PAD_ID,
-            bos_token_id=BOS_ID,
-            eos_token_id=EOS_ID,
-            hidden_dropout_prob=float(scratch.get("hidden_dropout_prob", 0.1)),
-            attention_probs_dropout_prob=float(scratch.get("attention_dropout_prob", 0.1)),
+        encoder = CamembertModel(
+            CamembertConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=scratch.hidden_size,
+                num_hidden_layers=scratch.num_hidden_layers,
+                num_attention_heads=scratch.num_attention_heads,
+                intermediate_size=scratch.intermediate_size,
+                # RoBERTa-style position ids start after the padding index.
+                max_position_embeddings=max_length + PAD_ID + 1,
+                pad_token_id=PAD_ID,
+                bos_token_id=BOS_ID,
+                eos_token_id=EOS_ID,
+                hidden_dropout_prob=scratch.hidden_dropout_prob,
+                attention_probs_dropout_prob=scratch.attention_dropout_prob,
+            )
         )
-        encoder = CamembertModel(config)
     return TextClassifier(
         encoder,
         tokenizer,
         codes,
-        pooling=model_params.get("pooling", "pooler"),
-        dropout=float(model_params.get("dropout", 0.1)),
+        pooling=model_config.pooling,
+        dropout=model_config.dropout,
         max_length=max_length,
     ).train()
 
@@ -178,11 +194,12 @@ def _labelled(products: pd.DataFrame, split: str) -> pd.DataFrame:
     return rows
 
 
+@parses_params
 def train_text_classifier(
     products: pd.DataFrame,
     codes: list[int],
-    model_params: Mapping[str, Any],
-    training_params: Mapping[str, Any],
+    model_config: TransformerModel,
+    training: TextTraining,
     *,
     checkpoint_dir: str | Path | None = None,
     name: str = "text",
@@ -195,11 +212,9 @@ def train_text_classifier(
         products: Labelled products (``row_id``, ``title``, ``description``, ``label``,
             ``split``).
         codes: Product type codes in label order.
-        model_params: See :func:`build_text_classifier`.
-        training_params: ``epochs``, ``batch_size``, ``gradient_accumulation_steps``, ``lr``,
-            ``weight_decay``, ``warmup_fraction``, ``patience``, ``mixed_precision``, ``seed``,
-            ``max_grad_norm``, ``cpu``, ``num_workers``.
-        checkpoint_dir: Per-epoch checkpoint (and from-scratch tokenizer) folder for resume.
+        model_config: The variant's ``model`` block.
+        training: The variant's ``training`` block.
+        checkpoint_dir: Checkpoint (and from-scratch tokenizer) folder for resume and reuse.
         name: Label for logs and progress bars (the variant).
         parameter: Full name of the ``model_name_or_path`` parameter, for error messages.
 
@@ -207,44 +222,39 @@ def train_text_classifier(
         ``(model, fit_result)``; the model holds the best epoch's weights, in eval mode.
     """
     train_rows, val_rows = _labelled(products, "train"), _labelled(products, "val")
-    seed = int(training_params.get("seed", 2020))
     model = build_text_classifier(
         train_rows,
         codes,
-        model_params,
+        model_config,
         checkpoint_dir=checkpoint_dir,
         parameter=parameter,
-        seed=seed,
+        seed=training.seed,
     )
     pad_id = model.tokenizer.pad_token_id
-    batch_size = int(training_params.get("batch_size", 32))
-    workers = int(training_params.get("num_workers", 0))
     train_data = EncodedTexts(
         encode_products(train_rows, model.tokenizer, model.max_length), train_rows["label"]
     )
     val_data = EncodedTexts(
         encode_products(val_rows, model.tokenizer, model.max_length), val_rows["label"]
     )
-    train_loader = text_loader(train_data, batch_size, pad_id, shuffle=True, num_workers=workers)
-    val_loader = text_loader(
-        val_data, int(training_params.get("eval_batch_size", 2 * batch_size)), pad_id, False
+    train_loader = text_loader(
+        train_data, training.batch_size, pad_id, shuffle=True, num_workers=training.num_workers
     )
+    val_loader = text_loader(val_data, training.inference_batch_size, pad_id, False)
     config = TrainConfig(
-        epochs=int(training_params.get("epochs", 3)),
-        gradient_accumulation_steps=int(training_params.get("gradient_accumulation_steps", 1)),
-        mixed_precision=str(training_params.get("mixed_precision", "auto")),
-        patience=training_params.get("patience"),
-        seed=seed,
+        epochs=training.epochs,
+        gradient_accumulation_steps=training.gradient_accumulation_steps,
+        mixed_precision=training.mixed_precision,
+        patience=training.patience,
+        seed=training.seed,
         checkpoint_dir=checkpoint_dir,
-        cpu=bool(training_params.get("cpu", False)),
-        max_grad_norm=training_params.get("max_grad_norm", 1.0),
-        progress=bool(training_params.get("progress", True)),
+        cpu=training.cpu,
+        max_grad_norm=training.max_grad_norm,
+        progress=training.progress,
         fingerprint=text_fingerprint(
             {
-                "model": dict(model_params),
-                "training": {
-                    k: v for k, v in training_params.items() if k not in RUN_ONLY_SETTINGS
-                },
+                "model": learned_settings(model_config),
+                "training": learned_settings(training),
                 "codes": list(codes),
             },
             model.tokenizer,
@@ -252,20 +262,21 @@ def train_text_classifier(
             val_rows,
         ),
         name=name,
-        compile=bool(training_params.get("compile", False)),
+        compile=training.compile,
         # Mean or CLS pooling leaves the encoder's pooler without gradients.
         find_unused_parameters=model.pooling != "pooler",
+        max_batches_per_epoch=training.max_batches_per_epoch,
     )
-    optimizer = _adamw(
-        model,
-        float(training_params.get("lr", 5e-5)),
-        float(training_params.get("weight_decay", 0.01)),
-    )
-    steps = optimizer_steps(train_loader, config.epochs, config.gradient_accumulation_steps)
+    lr = scaled_lr(training.lr, training.scale_lr, cpu=training.cpu, name=name)
+    optimizer = _adamw(model, lr, training.weight_decay)
+    steps = optimizer_steps(
+        train_loader, config.epochs, config.gradient_accumulation_steps,
+        cpu=training.cpu, max_batches=training.max_batches_per_epoch,
+    )  # fmt: skip
     scheduler = get_scheduler(
         "linear",
         optimizer,
-        num_warmup_steps=round(float(training_params.get("warmup_fraction", 0.1)) * steps),
+        num_warmup_steps=round(training.warmup_fraction * steps),
         num_training_steps=steps,
     )
     logger.info(
@@ -273,7 +284,7 @@ def train_text_classifier(
         name,
         len(train_data),
         len(val_data),
-        model_params.get("model_name_or_path") or "from scratch",
+        model_config.model_name_or_path or "from scratch",
         sum(p.numel() for p in model.parameters()),
         model.max_length,
     )
@@ -293,24 +304,16 @@ def train_text_classifier(
     return result.model, result
 
 
+@parses_params
 def predict_texts(
-    model: TextClassifier,
-    products: pd.DataFrame,
-    *,
-    batch_size: int = 64,
-    mixed_precision: str = "auto",
-    cpu: bool = False,
-    progress: bool = True,
+    model: TextClassifier, products: pd.DataFrame, training: TextTraining
 ) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities and pooled features of each product, in table order.
 
     Args:
         model: A trained classifier.
         products: Rows with ``title`` and ``description``.
-        batch_size: Rows per batch.
-        mixed_precision: ``"no"``, ``"fp16"``, ``"bf16"`` or ``"auto"``.
-        cpu: Force the CPU.
-        progress: Show a progress bar.
+        training: The variant's ``training`` block (batch size, precision, device, progress).
 
     Returns:
         ``(probs [N, n_classes], features [N, hidden])``, float32, rows in table order.
@@ -321,15 +324,17 @@ def predict_texts(
             np.zeros((0, model.hidden_size), np.float32),
         )
     data = EncodedTexts(encode_products(products, model.tokenizer, model.max_length))
-    loader = text_loader(data, batch_size, model.tokenizer.pad_token_id, shuffle=False)
+    loader = text_loader(
+        data, training.inference_batch_size, model.tokenizer.pad_token_id, shuffle=False
+    )
     probs, features = predict(
         model,
         loader,
         logits_fn=text_logits,
         features_fn=text_logits_and_features,
-        mixed_precision=mixed_precision,
-        cpu=cpu,
-        progress=progress,
+        mixed_precision=training.mixed_precision,
+        cpu=training.cpu,
+        progress=training.progress,
     )
     # The loader yields rows sorted by length; put them back in table order.
     restore = np.empty(len(data), dtype=np.int64)

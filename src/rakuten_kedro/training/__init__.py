@@ -4,14 +4,24 @@ one out-of-fold loop (`cross_validation`, folds from `folds`) for models scored 
 See ``docs/architecture.md`` ("Training") for the contract.
 """
 
-from rakuten_kedro.training.loop import FitResult, TrainConfig, fit, optimizer_steps, predict
+from rakuten_kedro.training.loop import (
+    FitResult,
+    TrainConfig,
+    batches_per_epoch,
+    fit,
+    optimizer_steps,
+    predict,
+    scaled_lr,
+)
 from rakuten_kedro.training.metrics import classification_metrics
 
 __all__ = [
     "FitResult",
     "TrainConfig",
+    "batches_per_epoch",
     "classification_metrics",
     "fit",
     "optimizer_steps",
     "predict",
+    "scaled_lr",
 ]

@@ -1,8 +1,8 @@
 """The one metrics function every model variant reports with.
 
-Macro-F1 is the SIGIR ranking metric, weighted-F1 the ChallengeData one (DESIGN §1); both are
-computed over *all* classes, so a class that is absent from a small split still counts (as 0)
-instead of silently inflating the average.
+Macro-F1 is the SIGIR ranking metric, weighted-F1 the ChallengeData one (docs/method.md §1);
+both are computed over *all* classes, so a class that is absent from a small split still counts
+(as 0) instead of silently inflating the average.
 """
 
 from __future__ import annotations

@@ -11,43 +11,16 @@ on the GPU instead of four PIL operations per image on the CPU workers. The crop
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from rakuten_kedro.config import Augment
 
 #: ImageNet statistics: torchvision's ResNet weights expect them, and from-scratch models
 #: are indifferent to a fixed affine rescaling.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """How images are cropped and jittered.
-
-    Attributes:
-        out_size: Side of the network input, in pixels.
-        crop_fraction: Side of the (random or centre) crop as a fraction of the image side
-            (paper: 224 / 256).
-        rotation_degrees: Maximal absolute random rotation in training (paper: 15).
-        hflip: Whether to flip horizontally with probability 1/2 in training.
-    """
-
-    out_size: int
-    crop_fraction: float = 0.875
-    rotation_degrees: float = 15.0
-    hflip: bool = True
-
-    @classmethod
-    def from_params(cls, params: dict, out_size: int) -> AugmentConfig:
-        """Build from a parameters dict (keys as the attributes, all optional)."""
-        return cls(
-            out_size=int(out_size),
-            crop_fraction=float(params.get("crop_fraction", 0.875)),
-            rotation_degrees=float(params.get("rotation_degrees", 15.0)),
-            hflip=bool(params.get("hflip", True)),
-        )
 
 
 def to_float_images(images: torch.Tensor) -> torch.Tensor:
@@ -61,7 +34,7 @@ def to_float_images(images: torch.Tensor) -> torch.Tensor:
 
 def augmentation_matrices(
     batch: int,
-    config: AugmentConfig,
+    config: Augment,
     *,
     train: bool,
     generator: torch.Generator | None = None,
@@ -104,7 +77,8 @@ def augmentation_matrices(
 
 def augment_batch(
     images: torch.Tensor,
-    config: AugmentConfig,
+    config: Augment,
+    out_size: int,
     *,
     train: bool,
     generator: torch.Generator | None = None,
@@ -114,7 +88,8 @@ def augment_batch(
 
     Args:
         images: uint8 (B, H, W, 3) as read from the image cache, or (B, 3, H, W).
-        config: Output size and augmentation settings.
+        config: The augmentation settings.
+        out_size: Side of the network input, in pixels.
         train: Random augmentation when True, deterministic centre crop otherwise.
         generator: Optional torch random generator (on the images' device).
         normalize: Subtract the ImageNet mean and divide by its std.
@@ -127,7 +102,7 @@ def augment_batch(
     matrices = augmentation_matrices(
         batch, config, train=train, generator=generator, device=pixels.device
     )
-    size = (batch, pixels.shape[1], config.out_size, config.out_size)
+    size = (batch, pixels.shape[1], out_size, out_size)
     grid = F.affine_grid(matrices, size, align_corners=False)
     # Rotation corners fall outside the image: zero padding is torchvision's default fill.
     out = F.grid_sample(pixels, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -22,13 +22,15 @@ from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
 
 from rakuten_kedro.codes import PRDTYPECODE_NAMES
+from rakuten_kedro.config import Denoising, parses_params
 from rakuten_kedro.models.image import build_image_classifier
 from rakuten_kedro.training.cross_validation import TrainFold, cross_validate
 from rakuten_kedro.vision.train import fit_image_classifier, predict_image_classifier
 
 logger = logging.getLogger(__name__)
 
-#: Columns of ``label_issues.csv`` (DESIGN §4, the codes' names, the cleanlab score, bookkeeping).
+#: Columns of ``label_issues.csv`` (docs/method.md §3, the codes' names, the cleanlab score,
+#: bookkeeping).
 LABEL_ISSUE_COLUMNS = [
     "rank",
     "row_id",
@@ -190,7 +192,7 @@ class ImageFoldModel:
     Attributes:
         model: The classifier with its best epoch's weights.
         images: The cache array it reads its rows from.
-        params: The ``denoising`` parameters (``train``, ``augment``, ``run``).
+        params: The ``denoising`` block.
         name: Shown in logs and progress bars.
         best_epoch: Epoch kept.
         best_score: Macro-F1 of that epoch on the validation split.
@@ -199,7 +201,7 @@ class ImageFoldModel:
 
     model: torch.nn.Module
     images: np.ndarray
-    params: dict
+    params: Denoising
     name: str
     best_epoch: int
     best_score: float
@@ -207,26 +209,25 @@ class ImageFoldModel:
 
     def predict_proba(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
         """``(n, C)`` probabilities of the cache rows ``inputs[0]``."""
-        stage = self.params["train"]
         probs, _ = predict_image_classifier(
             self.model,
             self.images,
             inputs[0],
-            input_size=int(stage["input_size"]),
-            augment=self.params.get("augment", {}),
-            batch_size=int(stage.get("eval_batch_size", 2 * int(stage["batch_size"]))),
-            run=self.params.get("run", {}),
+            stage=self.params.train,
+            augment=self.params.augment,
+            run=self.params.run,
             desc=f"{self.name} out-of-fold",
         )
         return probs
 
 
+@parses_params
 def make_image_train_fold(
     images: np.ndarray,
     *,
     num_classes: int,
     num_folds: int,
-    params: dict,
+    params: Denoising,
     checkpoint_root: str | Path | None = None,
     pixel_digests: np.ndarray | None = None,
 ) -> TrainFold:
@@ -236,18 +237,16 @@ def make_image_train_fold(
     and keeps its checkpoints in ``checkpoint_root/fold{k}`` (a rerun resumes or reuses them).
 
     Args:
-        images: Cache array (N, S, S, 3) at ``params["train"]["cache_size"]``.
+        images: Cache array (N, S, S, 3) at ``params.train.cache_size``.
         num_classes: Number of classes.
         num_folds: Number of folds (for names in logs).
-        params: ``model`` (builder kwargs), ``train`` (stage settings), ``augment``, ``run``.
+        params: The ``denoising`` block (``model``, ``train``, ``augment``, ``run``).
         checkpoint_root: Folder for per-fold checkpoints, or None.
         pixel_digests: The cache's per-row digests aligned with ``images`` (fingerprints).
 
     Returns:
         The ``train_fold`` callable for ``cross_validate``.
     """
-    run = params.get("run", {})
-    seed = int(run.get("seed", 2020))
 
     def train_fold(
         train_inputs: Sequence[np.ndarray],
@@ -257,8 +256,8 @@ def make_image_train_fold(
         fold: int,
     ) -> ImageFoldModel:
         name = f"denoising fold {fold + 1}/{num_folds}"
-        torch.manual_seed(seed + fold)
-        model = build_image_classifier(num_classes=num_classes, **params.get("model", {}))
+        torch.manual_seed(params.run.seed + fold)
+        model = build_image_classifier(params.model, num_classes)
         result = fit_image_classifier(
             model,
             images,
@@ -266,9 +265,9 @@ def make_image_train_fold(
             train_labels,
             val_positions=select_inputs[0],
             val_labels=select_labels,
-            stage=params["train"],
-            augment=params.get("augment", {}),
-            run=run,
+            stage=params.train,
+            augment=params.augment,
+            run=params.run,
             name=name,
             checkpoint_dir=None
             if checkpoint_root is None
@@ -291,6 +290,7 @@ def make_image_train_fold(
     return train_fold
 
 
+@parses_params
 def out_of_fold_probs(
     images: np.ndarray,
     positions: np.ndarray,
@@ -300,7 +300,7 @@ def out_of_fold_probs(
     val_positions: np.ndarray,
     val_labels: np.ndarray,
     num_classes: int,
-    params: dict,
+    params: Denoising,
     checkpoint_root: str | Path | None = None,
     pixel_digests: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -310,12 +310,12 @@ def out_of_fold_probs(
     the out-of-fold probabilities are honest.
 
     Args:
-        images: Cache array (N, S, S, 3) at ``params["train"]["cache_size"]``.
+        images: Cache array (N, S, S, 3) at ``params.train.cache_size``.
         positions: Cache rows of the training products; ``labels``: their given labels.
         folds: Fold index of every training row.
         val_positions: Cache rows of the validation split; ``val_labels``: their labels.
         num_classes: Number of classes.
-        params: ``model`` (builder kwargs), ``train`` (stage settings), ``augment``, ``run``.
+        params: The ``denoising`` block.
         checkpoint_root: Folder for per-fold checkpoints (resume), or None.
         pixel_digests: The cache's per-row digests aligned with ``images`` (fingerprints).
 

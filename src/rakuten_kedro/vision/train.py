@@ -20,10 +20,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rakuten_kedro.config import (
+    DCL,
+    Augment,
+    ImageRun,
+    ResNetModel,
+    Stage,
+    learned_settings,
+    parses_params,
+)
 from rakuten_kedro.fingerprint import Fingerprint, digest
 from rakuten_kedro.models.image import ResNetClassifier, locate_weights
-from rakuten_kedro.training.loop import RUN_ONLY_SETTINGS, FitResult, TrainConfig, fit, predict
-from rakuten_kedro.vision.augment import AugmentConfig, augment_batch
+from rakuten_kedro.training.loop import (
+    FitResult,
+    TrainConfig,
+    batches_per_epoch,
+    fit,
+    predict,
+    scaled_lr,
+)
+from rakuten_kedro.vision.augment import augment_batch
 from rakuten_kedro.vision.data import CachedImageDataset, image_loader
 from rakuten_kedro.vision.region_confusion import (
     alignment_target,
@@ -34,45 +50,14 @@ from rakuten_kedro.vision.region_confusion import (
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class DCLConfig:
-    """DCL settings (stage 2).
-
-    Attributes:
-        grid: ``N`` of the ``N × N`` region grid.
-        window: Neighbourhood range ``k`` of the local shuffles.
-        classification_weight: Weight of the class cross-entropy (original + destructed).
-        adversarial_weight: Weight of the original-vs-destructed cross-entropy.
-        alignment_weight: Weight of the L1 region-alignment loss.
-        head_lr_multiplier: Learning-rate factor of the new DCL heads.
-    """
-
-    grid: int = 7
-    window: int = 2
-    classification_weight: float = 1.0
-    adversarial_weight: float = 1.0
-    alignment_weight: float = 1.0
-    head_lr_multiplier: float = 10.0
-
-    @classmethod
-    def from_params(cls, params: dict) -> DCLConfig:
-        """Build from the ``dcl`` parameters block (``loss_weights`` nested)."""
-        weights = params.get("loss_weights", {})
-        return cls(
-            grid=int(params.get("grid", 7)),
-            window=int(params.get("window", 2)),
-            classification_weight=float(weights.get("classification", 1.0)),
-            adversarial_weight=float(weights.get("adversarial", 1.0)),
-            alignment_weight=float(weights.get("alignment", 1.0)),
-            head_lr_multiplier=float(params.get("head_lr_multiplier", 10.0)),
-        )
-
-
-def weights_source(model_params: dict[str, Any]) -> str:
-    """Check that a model's pretrained weights are on this machine; say where they come from.
+@parses_params
+def weights_source(model: ResNetModel, parameter: str = "model") -> str:
+    """Check that a model's pretrained weights are on this machine or downloadable; say where
+    they come from.
 
     Args:
-        model_params: ``depth``, ``weights``, ``weights_path`` (the builder's arguments).
+        model: The ``model`` block (the builder's arguments).
+        parameter: Dotted name of that block in the configuration, for the message.
 
     Returns:
         ``"from scratch"`` or the weights file.
@@ -80,35 +65,37 @@ def weights_source(model_params: dict[str, Any]) -> str:
     Raises:
         FileNotFoundError: With instructions, when pretrained weights are missing.
     """
-    path = locate_weights(
-        int(model_params.get("depth", 50)),
-        model_params.get("weights"),
-        model_params.get("weights_path"),
-    )
+    path = locate_weights(model.depth, model.weights, model.weights_path, parameter=parameter)
     return "from scratch" if path is None else str(path)
 
 
-def _network_input(images: torch.Tensor, augment: AugmentConfig, *, train: bool) -> torch.Tensor:
-    pixels = augment_batch(images, augment, train=train)
+@dataclass(frozen=True)
+class ImageInputs:
+    """How a batch of cache rows becomes the network's input: augmentation at a size."""
+
+    augment: Augment
+    size: int
+
+
+def _network_input(images: torch.Tensor, inputs: ImageInputs, *, train: bool) -> torch.Tensor:
+    pixels = augment_batch(images, inputs.augment, inputs.size, train=train)
     if pixels.is_cuda:
         # ResNets run markedly faster in NHWC on tensor cores.
         pixels = pixels.contiguous(memory_format=torch.channels_last)
     return pixels
 
 
-def plain_loss_fn(augment: AugmentConfig) -> Callable[[torch.nn.Module, dict], torch.Tensor]:
+def plain_loss_fn(inputs: ImageInputs) -> Callable[[torch.nn.Module, dict], torch.Tensor]:
     """Cross-entropy on randomly augmented images."""
 
     def loss_fn(model: torch.nn.Module, batch: dict) -> torch.Tensor:
-        logits = model(_network_input(batch["images"], augment, train=True))
+        logits = model(_network_input(batch["images"], inputs, train=True))
         return F.cross_entropy(logits.float(), batch["labels"])
 
     return loss_fn
 
 
-def dcl_loss_fn(
-    augment: AugmentConfig, dcl: DCLConfig
-) -> Callable[[torch.nn.Module, dict], torch.Tensor]:
+def dcl_loss_fn(inputs: ImageInputs, dcl: DCL) -> Callable[[torch.nn.Module, dict], torch.Tensor]:
     """DCL's loss: every image is seen original and destructed.
 
     ``loss = w_cls · CE(class, label) + w_adv · CE(adversarial, destructed?) +
@@ -116,7 +103,7 @@ def dcl_loss_fn(
     """
 
     def loss_fn(model: torch.nn.Module, batch: dict) -> torch.Tensor:
-        originals = augment_batch(batch["images"], augment, train=True)
+        originals = augment_batch(batch["images"], inputs.augment, inputs.size, train=True)
         destructed, source = region_confusion(originals, dcl.grid, dcl.window)
         count = originals.shape[0]
         both = torch.cat([originals, destructed])
@@ -129,29 +116,30 @@ def dcl_loss_fn(
         ).to(labels.device)
         positions = torch.cat([identity_permutation(count, dcl.grid, labels.device), source])
         target = alignment_target(positions, dcl.grid)
+        weights = dcl.loss_weights
         return (
-            dcl.classification_weight * F.cross_entropy(out["logits"].float(), labels)
-            + dcl.adversarial_weight * F.cross_entropy(out["adversarial"].float(), is_destructed)
-            + dcl.alignment_weight * F.l1_loss(out["alignment"].float(), target)
+            weights.classification * F.cross_entropy(out["logits"].float(), labels)
+            + weights.adversarial * F.cross_entropy(out["adversarial"].float(), is_destructed)
+            + weights.alignment * F.l1_loss(out["alignment"].float(), target)
         )
 
     return loss_fn
 
 
-def logits_fn(augment: AugmentConfig) -> Callable[[torch.nn.Module, dict], torch.Tensor]:
+def logits_fn(inputs: ImageInputs) -> Callable[[torch.nn.Module, dict], torch.Tensor]:
     """Class logits on centre-cropped images (validation and prediction)."""
 
     def fn(model: torch.nn.Module, batch: dict) -> torch.Tensor:
-        return model(_network_input(batch["images"], augment, train=False))
+        return model(_network_input(batch["images"], inputs, train=False))
 
     return fn
 
 
-def features_fn(augment: AugmentConfig) -> Callable[[torch.nn.Module, dict], Any]:
+def features_fn(inputs: ImageInputs) -> Callable[[torch.nn.Module, dict], Any]:
     """``(logits, pooled features)`` on centre-cropped images, in one forward pass."""
 
     def fn(model: torch.nn.Module, batch: dict) -> Any:
-        return model(_network_input(batch["images"], augment, train=False), mode="features")
+        return model(_network_input(batch["images"], inputs, train=False), mode="features")
 
     return fn
 
@@ -228,6 +216,7 @@ def image_fingerprint(  # noqa: PLR0913 - one argument per thing a training depe
     )
 
 
+@parses_params
 def fit_image_classifier(
     model: ResNetClassifier,
     images: np.ndarray,
@@ -236,10 +225,10 @@ def fit_image_classifier(
     *,
     val_positions: np.ndarray | None,
     val_labels: np.ndarray | None,
-    stage: dict,
-    augment: dict,
-    dcl: dict | None = None,
-    run: dict | None = None,
+    stage: Stage,
+    augment: Augment,
+    run: ImageRun,
+    dcl: DCL | None = None,
     name: str = "image",
     checkpoint_dir: str | Path | None = None,
     pixel_digests: np.ndarray | None = None,
@@ -252,74 +241,71 @@ def fit_image_classifier(
         train_positions: Cache rows to train on; ``train_labels``: their label indices.
         val_positions: Cache rows scored each epoch (None: keep the last epoch);
             ``val_labels``: their labels.
-        stage: ``input_size``, ``epochs``, ``batch_size``, ``lr``, ``momentum``,
-            ``weight_decay``, ``lr_step_epochs``, ``lr_gamma`` (and ``patience``).
-        augment: ``crop_fraction``, ``rotation_degrees``, ``hflip``.
-        dcl: The ``dcl`` parameters block, or None for plain cross-entropy.
-        run: ``mixed_precision``, ``num_workers``, ``seed``, ``cpu``, ``progress``.
+        stage: The stage's settings (input size, epochs, batch size, SGD, step decay).
+        augment: The augmentation settings.
+        run: Precision, seed, gradient clipping, device, workers, progress.
+        dcl: The DCL settings, or None for plain cross-entropy.
         name: Shown in logs and progress bars.
-        checkpoint_dir: Per-epoch checkpoint folder for resume (None: none).
+        checkpoint_dir: Checkpoint folder for resume and reuse (None: none).
         pixel_digests: The cache's per-row digests aligned with ``images`` (see
             :func:`pixels_digest`), so a checkpoint is reused only for the same photos.
 
     Returns:
         The loop's ``FitResult`` (model with the best epoch's weights).
     """
-    run = dict(run or {})
-    aug = AugmentConfig.from_params(augment, stage["input_size"])
-    dcl_config = DCLConfig.from_params(dcl) if dcl is not None else None
-    if dcl_config is not None and model.dcl_grid != dcl_config.grid:
+    inputs = ImageInputs(augment, stage.input_size)
+    if dcl is not None and model.dcl_grid != dcl.grid:
         raise ValueError(
-            f"{name}: DCL with a {dcl_config.grid}x{dcl_config.grid} grid needs a model with "
-            f"DCL heads of that grid (model has {model.dcl_grid})"
+            f"{name}: DCL with a {dcl.grid}x{dcl.grid} grid needs a model with DCL heads of "
+            f"that grid (model has {model.dcl_grid})"
         )
-    seed = int(run.get("seed", 2020))
-    workers = int(run.get("num_workers", 0))
-    batch_size = int(stage["batch_size"])
     train_loader = image_loader(
         CachedImageDataset(images, train_positions, train_labels),
-        batch_size=batch_size,
+        batch_size=stage.batch_size,
         shuffle=True,
-        num_workers=workers,
-        seed=seed,
+        num_workers=run.num_workers,
+        seed=run.seed,
         drop_last=True,  # a batch of one breaks batch norm
     )
     val_loader = None
     if val_positions is not None and len(val_positions):
         val_loader = image_loader(
             CachedImageDataset(images, val_positions, val_labels),
-            batch_size=int(stage.get("eval_batch_size", 2 * batch_size)),
+            batch_size=stage.inference_batch_size,
             shuffle=False,
-            num_workers=workers,
+            num_workers=run.num_workers,
         )
     optimizer, scheduler = sgd_with_step_decay(
         model,
-        lr=float(stage["lr"]),
-        momentum=float(stage.get("momentum", 0.9)),
-        weight_decay=float(stage.get("weight_decay", 1e-4)),
-        steps_per_epoch=len(train_loader),
-        lr_step_epochs=int(stage.get("lr_step_epochs", 12)),
-        lr_gamma=float(stage.get("lr_gamma", 0.1)),
-        head_lr_multiplier=dcl_config.head_lr_multiplier if dcl_config else 1.0,
+        lr=scaled_lr(stage.lr, run.scale_lr, cpu=run.cpu, name=name),
+        momentum=stage.momentum,
+        weight_decay=stage.weight_decay,
+        steps_per_epoch=batches_per_epoch(
+            train_loader, cpu=run.cpu, max_batches=run.max_batches_per_epoch
+        ),
+        lr_step_epochs=stage.lr_step_epochs,
+        lr_gamma=stage.lr_gamma,
+        head_lr_multiplier=dcl.head_lr_multiplier if dcl else 1.0,
     )
-    if torch.cuda.is_available() and not run.get("cpu", False):
+    if torch.cuda.is_available() and not run.cpu:
         model = model.to(memory_format=torch.channels_last)
     config = TrainConfig(
-        epochs=int(stage["epochs"]),
-        mixed_precision=str(run.get("mixed_precision", "no")),
-        patience=stage.get("patience"),
-        seed=seed,
+        epochs=stage.epochs,
+        mixed_precision=run.mixed_precision,
+        patience=stage.patience,
+        seed=run.seed,
         checkpoint_dir=checkpoint_dir,
-        cpu=bool(run.get("cpu", False)),
-        max_grad_norm=run.get("max_grad_norm"),
-        progress=bool(run.get("progress", True)),
-        compile=bool(run.get("compile", False)),
+        cpu=run.cpu,
+        max_grad_norm=run.max_grad_norm,
+        progress=run.progress,
+        compile=run.compile,
+        max_batches_per_epoch=run.max_batches_per_epoch,
         fingerprint=image_fingerprint(
             settings={
-                "stage": {k: v for k, v in stage.items() if k not in RUN_ONLY_SETTINGS},
-                "augment": augment,
-                "dcl": dcl,
-                "run": {k: v for k, v in run.items() if k not in RUN_ONLY_SETTINGS},
+                "stage": learned_settings(stage),
+                "augment": learned_settings(augment),
+                "dcl": None if dcl is None else learned_settings(dcl),
+                "run": learned_settings(run),
             },
             images=images,
             pixel_digests=pixel_digests,
@@ -330,7 +316,7 @@ def fit_image_classifier(
         ),
         name=name,
     )
-    loss = dcl_loss_fn(aug, dcl_config) if dcl_config else plain_loss_fn(aug)
+    loss = dcl_loss_fn(inputs, dcl) if dcl else plain_loss_fn(inputs)
     return fit(
         model,
         train_loader,
@@ -338,46 +324,53 @@ def fit_image_classifier(
         optimizer=optimizer,
         scheduler=scheduler,
         loss_fn=loss,
-        logits_fn=logits_fn(aug),
+        logits_fn=logits_fn(inputs),
         config=config,
     )
 
 
+@parses_params
 def predict_image_classifier(
     model: torch.nn.Module,
     images: np.ndarray,
     positions: np.ndarray,
     *,
-    input_size: int,
-    augment: dict,
-    batch_size: int = 128,
-    run: dict | None = None,
+    stage: Stage,
+    augment: Augment,
+    run: ImageRun,
     desc: str = "predict",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities and pooled features of cache rows (centre crop), in order.
 
+    Args:
+        model: The trained classifier.
+        images: Cache array (N, S, S, 3) uint8.
+        positions: The cache rows to predict, in the order of the output.
+        stage: The stage the model was last trained in (its input size and batch size).
+        augment: The augmentation settings (the centre crop is used).
+        run: Precision, device, workers, progress.
+        desc: Progress bar label.
+
     Returns:
         ``(probs (n, C) float32, features (n, D) float32)``.
     """
-    run = dict(run or {})
-    aug = AugmentConfig.from_params(augment, input_size)
+    inputs = ImageInputs(augment, stage.input_size)
     loader = image_loader(
         CachedImageDataset(images, positions),
-        batch_size=batch_size,
+        batch_size=stage.inference_batch_size,
         shuffle=False,
-        num_workers=int(run.get("num_workers", 0)),
+        num_workers=run.num_workers,
     )
-    probs, feats = predict(
+    return predict(
         model,
         loader,
-        logits_fn=logits_fn(aug),
-        features_fn=features_fn(aug),
-        mixed_precision=str(run.get("mixed_precision", "no")),
-        cpu=bool(run.get("cpu", False)),
-        progress=bool(run.get("progress", True)),
+        logits_fn=logits_fn(inputs),
+        features_fn=features_fn(inputs),
+        mixed_precision=run.mixed_precision,
+        cpu=run.cpu,
+        progress=run.progress,
         desc=desc,
     )
-    return probs, feats
 
 
 def history_summary(result: FitResult) -> dict[str, Any]:

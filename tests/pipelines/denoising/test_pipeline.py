@@ -14,20 +14,19 @@ from rakuten_kedro.datasets.label_noise import LabelNoiseDataset
 from rakuten_kedro.pipelines.denoising.nodes import score_denoising
 from rakuten_kedro.pipelines.denoising.pipeline import create_pipeline
 from rakuten_kedro.vision.denoise import LABEL_ISSUE_COLUMNS
+from tests.params import params
 from tests.vision.fixtures import CODES, make_image_products
 
-PARAMS = {
-    "folds": 3,
-    "seed": 0,
-    "filter_by": "prune_by_noise_rate",
-    "ranked_by": "normalized_margin",
-    "drop_fraction": 0.5,
-    "figure_top": 6,
-    "model": {"depth": 18, "weights": None},
-    "augment": {"rotation_degrees": 0},
-    "train": {"cache_size": 16, "input_size": 16, "epochs": 3, "batch_size": 16, "lr": 0.003},
-    "run": {"progress": False, "mixed_precision": "no"},
-}
+PARAMS = params(
+    "denoising",
+    folds=3,
+    seed=0,
+    drop_fraction=0.5,
+    figure_top=6,
+    augment={"rotation_degrees": 0},
+    train={"cache_size": 16, "input_size": 16, "epochs": 3, "batch_size": 16, "lr": 0.003},
+    run={"progress": False, "mixed_precision": "no"},
+)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -23,6 +23,7 @@ from rakuten_kedro.pipelines.reporting import create_pipeline as reporting_pipel
 from rakuten_kedro.tables import probs_table
 from tests.fusion.synthetic import modality_probs
 from tests.grids import make_grid
+from tests.params import params
 
 CODES = list(PRDTYPECODES)
 GRID = make_grid(
@@ -33,13 +34,13 @@ GRID = make_grid(
     ]
 )
 PARAMETERS = {
-    "fusion": {
-        "cross_validation": {"n_folds": 4, "seed": 2020, "epoch_selection": "inner"},
-        "training": {"epochs": 15, "lr": 0.01, "batch_size": 32, "seed": 2020, "cpu": True},
-        "networks": {"one_layer": {"hidden": 0}, "two_layer": {"hidden": 6, "residual": True}},
-        "stacking": {"c": 1.0, "max_iter": 300},
-    },
-    "feature_fusion": {"proj_dim": 8, "hidden": 16, "epochs": 3, "lr": 0.01, "batch_size": 64},
+    "fusion": params(
+        "fusion",
+        cross_validation={"n_folds": 4},
+        training={"epochs": 15, "batch_size": 32},
+        stacking={"max_iter": 300},
+    ),
+    "feature_fusion": params("feature_fusion", proj_dim=8, hidden=16, epochs=3, lr=0.01),
 }
 
 
@@ -119,7 +120,7 @@ def run_outputs(tmp_path_factory):
     return catalog, {"val_labels": val_labels, "test_labels": test_labels, "n_test": n_test}
 
 
-def test_results_follow_design_section_4(run_outputs):
+def test_results_name_the_methods_of_the_method_doc(run_outputs):
     catalog, _ = run_outputs
     results = catalog.load("results")
     headline = ["image", "text", "feature_fusion", "decision_fusion", "ensemble"]

@@ -19,20 +19,18 @@ from rakuten_kedro.models.image import ResNetClassifier
 from rakuten_kedro.pipelines.image_model.nodes import predict_image_model, train_first_stage
 from rakuten_kedro.pipelines.image_model.pipeline import create_pipeline, variant_pipeline
 from rakuten_kedro.training.checkpoint import load_checkpoint
+from tests.params import params
 from tests.vision.fixtures import CODES, make_image_products
 
-STAGE1 = {"cache_size": 16, "input_size": 16, "epochs": 4, "batch_size": 16, "lr": 0.003}
-STAGE2 = {
-    "enabled": True,
-    "cache_size": 24,
-    "input_size": 24,
-    "epochs": 1,
-    "batch_size": 16,
-    "lr": 0.001,
-    "dcl": {"enabled": True, "grid": 3, "window": 1, "head_lr_multiplier": 10},
-}
-AUGMENT = {"rotation_degrees": 0}
-RUN = {"progress": False, "mixed_precision": "no"}
+STAGE1 = params(
+    "image_dcl_clean.stage1", cache_size=16, input_size=16, epochs=4, batch_size=16, lr=0.003
+)
+STAGE2 = params(
+    "image_dcl_clean.stage2", cache_size=24, input_size=24, epochs=1, batch_size=16, lr=0.001,
+    dcl={"grid": 3, "window": 1},
+)  # fmt: skip
+AUGMENT = params("image_dcl_clean.augment", rotation_degrees=0)
+RUN = params("image_dcl_clean.run", progress=False, mixed_precision="no", seed=0)
 PROBS_COLUMNS = ["row_id", *map(str, CODES)]
 
 
@@ -58,7 +56,7 @@ def make_catalog(tmp_path, data, variant="image_dcl_clean"):
             "test_image_cache": MemoryDataset(test_cache, copy_mode="assign"),
             "label_encoding": MemoryDataset({"codes": CODES}),
             "clean_training_ids": MemoryDataset(train_ids.iloc[4:]),  # as if 4 were dropped
-            f"params:{variant}.model": MemoryDataset({"depth": 18, "weights": None}),
+            f"params:{variant}.model": MemoryDataset(params(f"{variant}.model")),
             f"params:{variant}.stage1": MemoryDataset(STAGE1),
             f"params:{variant}.stage2": MemoryDataset(STAGE2),
             f"params:{variant}.augment": MemoryDataset(AUGMENT),
@@ -132,7 +130,8 @@ def test_interrupted_training_resumes(tmp_path, data, monkeypatch, caplog):
 
     def train():
         return train_first_stage(
-            "from scratch", products, train_ids, cache, {"codes": CODES}, {"depth": 18}, stage,
+            "from scratch", products, train_ids, cache, {"codes": CODES},
+            params("image_dcl_clean.model"), stage,
             AUGMENT, RUN, tmp_path, variant="v",
         )  # fmt: skip
 

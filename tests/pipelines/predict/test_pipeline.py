@@ -27,6 +27,7 @@ from rakuten_kedro.tables import predictions_table, probs_table
 from rakuten_kedro.text.tfidf import train_tfidf_classifier
 from tests.fixtures import make_products, write_challengedata_folder
 from tests.grids import make_grid
+from tests.params import params
 
 GRID = make_grid(
     [
@@ -128,19 +129,23 @@ def tiny_catalog(input_dir: Path, tmp_path: Path) -> DataCatalog:
                 "label": np.arange(len(train)) % 27,
             }
         ),
-        {"min_df": 1, "max_iter": 200},
+        params("text_tfidf.model", min_df=1, max_iter=200),
     )
     memory = {
         "label_encoding": {"codes": list(PRDTYPECODES)},
         "text_tfidf.tfidf_model": tfidf,
-        "image_x.image_model": build_image_classifier(depth=18),
+        "image_x.image_model": build_image_classifier(params("image_dcl_clean.model"), 27),
         "m1.fusion_model": build_decision_fold_ensemble(num_folds=2),
-        "params:preprocessing.image_cache": {"sizes": [32]},
-        "params:image_x.stage1": {"cache_size": 32, "input_size": 32, "batch_size": 8},
-        "params:image_x.stage2": {"enabled": False},
-        "params:image_x.augment": {"crop_fraction": 0.875},
-        "params:image_x.run": {"cpu": True, "progress": False, "mixed_precision": "no"},
-        "params:predict": {"input_dir": str(input_dir), "top_k": 3, "low_confidence_below": 0.5},
+        "params:preprocessing.image_cache": params("preprocessing.image_cache", sizes=[32]),
+        "params:image_x.stage1": params(
+            "image_dcl_clean.stage1", cache_size=32, input_size=32, batch_size=8
+        ),
+        "params:image_x.stage2": params("image_dcl_clean.stage2", enabled=False),
+        "params:image_x.augment": params("image_dcl_clean.augment"),
+        "params:image_x.run": params(
+            "image_dcl_clean.run", cpu=True, progress=False, mixed_precision="no"
+        ),
+        "params:predict": params("predict", input_dir=str(input_dir)),
     }
     return DataCatalog(
         datasets={

@@ -21,6 +21,7 @@ from rakuten_kedro.pipelines.text_model.pipeline import (
 from rakuten_kedro.text.transformer import predict_texts
 from rakuten_kedro.training.checkpoint import load_checkpoint
 from tests.grids import make_grid
+from tests.params import params
 from tests.text.products import (
     CODES,
     TINY_MODEL,
@@ -57,7 +58,7 @@ def make_catalog(tmp_path, products, test_products, variant="text_transformer"):
             f"params:{variant}.training": MemoryDataset(TINY_TRAINING),
             "checkpoints": CheckpointsDataset(path=str(tmp_path / "checkpoints")),
             f"{variant}.text_model": HFModelDataset(filepath=str(tmp_path / "text_model")),
-            "params:text_tfidf.model": MemoryDataset({"min_df": 1, "C": 10.0}),
+            "params:text_tfidf.model": MemoryDataset(params("text_tfidf.model", min_df=1)),
         }
     )
 
@@ -114,7 +115,7 @@ def test_from_scratch_transformer_end_to_end(tmp_path, caplog):
 
     # The saved model reloads and gives the same probabilities.
     reloaded = HFModelDataset(filepath=str(tmp_path / "text_model")).load()
-    probs, _ = predict_texts(reloaded, val_rows, cpu=True, progress=False)
+    probs, _ = predict_texts(reloaded, val_rows, TINY_TRAINING)
     np.testing.assert_allclose(probs, val_probs[PROBS_COLUMNS[1:]].to_numpy(), atol=1e-5)
 
     # Running again continues from the finished checkpoint: no retraining, same outputs.
@@ -152,6 +153,6 @@ def test_tfidf_gives_zero_probability_to_classes_absent_from_training(tmp_path):
 
 def test_unknown_tfidf_classifier_is_rejected(tmp_path):
     catalog = make_catalog(tmp_path, make_text_products(50), make_test_products(5))
-    catalog["params:text_tfidf.model"] = {"classifier": "svm"}
-    with pytest.raises(ValueError, match="must be one of"):
+    catalog["params:text_tfidf.model"] = params("text_tfidf.model", classifier="svm")
+    with pytest.raises(ValueError, match="classifier: 'svm': Input should be 'sgd' or"):
         SequentialRunner().run(tfidf_pipeline("text_tfidf"), catalog)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from rakuten_kedro.config import Denoising, parses_params
 from rakuten_kedro.tables import label_codes, probs_matrix, probs_table, rows_in_split
 from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.vision.data import ImageCacheLike, cache_images, positions_of
@@ -25,7 +26,8 @@ from rakuten_kedro.vision.train import weights_source
 logger = logging.getLogger(__name__)
 
 
-def check_denoising_weights(params: dict[str, Any]) -> str:
+@parses_params
+def check_denoising_weights(params: Denoising) -> str:
     """Fail fast, before any data is loaded, when pretrained weights are not on this machine.
 
     Args:
@@ -34,17 +36,18 @@ def check_denoising_weights(params: dict[str, Any]) -> str:
     Returns:
         Where the initial weights come from (``"from scratch"`` or a file path).
     """
-    source = weights_source(params.get("model", {}))
+    source = weights_source(params.model, parameter="denoising.model")
     logger.info("denoising: initial weights: %s", source)
     return source
 
 
+@parses_params
 def cross_validate_image_model(  # noqa: PLR0917 - Kedro passes node inputs positionally
     denoising_initial_weights: str,
     products: pd.DataFrame,
     image_cache: ImageCacheLike,
     label_encoding: dict[str, Any],
-    params: dict[str, Any],
+    params: Denoising,
     checkpoints: Path,
 ) -> pd.DataFrame:
     """Out-of-fold class probabilities of every training product (k-fold image models).
@@ -54,8 +57,7 @@ def cross_validate_image_model(  # noqa: PLR0917 - Kedro passes node inputs posi
         products: Labelled products (``row_id``, ``label``, ``split``).
         image_cache: The labelled products' image cache.
         label_encoding: ``{"codes": [...]}``.
-        params: The ``denoising`` parameters (``folds``, ``seed``, ``model``, ``train``,
-            ``augment``, ``run``).
+        params: The ``denoising`` block.
         checkpoints: The checkpoint root (fold ``k`` resumes from ``denoising/fold{k}``).
 
     Returns:
@@ -63,13 +65,13 @@ def cross_validate_image_model(  # noqa: PLR0917 - Kedro passes node inputs posi
     """
     codes = label_codes(label_encoding)
     train, val = rows_in_split(products, "train"), rows_in_split(products, "val")
-    size = int(params["train"]["cache_size"])
+    size = params.train.cache_size
     images = cache_images(image_cache, size)
     labels = train["label"].to_numpy()
     folds = assign_folds(
         labels,
-        int(params["folds"]),
-        int(params["seed"]),
+        params.folds,
+        params.seed,
         codes=codes,
         rows="training rows",
         setting="denoising.folds",
@@ -91,11 +93,12 @@ def cross_validate_image_model(  # noqa: PLR0917 - Kedro passes node inputs posi
     return probs_table(train["row_id"].to_numpy(), probs, codes)
 
 
+@parses_params
 def find_label_issues(
     products: pd.DataFrame,
     denoising_oof_probs: pd.DataFrame,
     label_encoding: dict[str, Any],
-    params: dict[str, Any],
+    params: Denoising,
 ) -> pd.DataFrame:
     """Rank the training products whose given code the images contradict (cleanlab).
 
@@ -104,7 +107,7 @@ def find_label_issues(
             ``split``).
         denoising_oof_probs: Out-of-fold probabilities of the training products.
         label_encoding: ``{"codes": [...]}``.
-        params: ``filter_by``, ``ranked_by``, ``drop_fraction``.
+        params: The ``denoising`` block (``filter_by``, ``ranked_by``, ``drop_fraction``).
 
     Returns:
         The ``label_issues`` table (``rank``, ``row_id``, ``productid``, ``imageid``,
@@ -117,10 +120,10 @@ def find_label_issues(
     )
     labels = train["label"].to_numpy()
     ranked, quality = rank_label_issues(
-        labels, probs, filter_by=params["filter_by"], ranked_by=params["ranked_by"]
+        labels, probs, filter_by=params.filter_by, ranked_by=params.ranked_by
     )
     table = label_issues_table(
-        train, probs, ranked, quality, codes, drop_fraction=float(params["drop_fraction"])
+        train, probs, ranked, quality, codes, drop_fraction=params.drop_fraction
     )
     logger.info(
         "denoising: %d of %d training products flagged, the top %d dropped",
@@ -147,20 +150,21 @@ def select_clean_training_ids(products: pd.DataFrame, label_issues: pd.DataFrame
     return kept
 
 
+@parses_params
 def plot_label_issues(
-    label_issues: pd.DataFrame, image_cache: ImageCacheLike, params: dict[str, Any]
+    label_issues: pd.DataFrame, image_cache: ImageCacheLike, params: Denoising
 ) -> Figure:
     """Photos of the top flagged products with their given and suggested codes.
 
     Args:
         label_issues: Ranked issues.
         image_cache: The labelled products' image cache (its largest size is shown).
-        params: ``figure_top``: how many products to show.
+        params: The ``denoising`` block (``figure_top``: how many products to show).
 
     Returns:
         The figure.
     """
-    top = label_issues.sort_values("rank").head(int(params.get("figure_top", 16)))
+    top = label_issues.sort_values("rank").head(params.figure_top)
     images = image_cache.images(max(image_cache.sizes))
     photos = np.asarray(images[positions_of(image_cache, top["row_id"])])
     return plot_top_flags(top, photos)

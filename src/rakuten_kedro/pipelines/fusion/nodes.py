@@ -9,6 +9,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rakuten_kedro.config import (
+    CrossValidation,
+    FeatureFusion,
+    FusionNetwork,
+    FusionTraining,
+    Stacking,
+    parses_params,
+)
 from rakuten_kedro.datasets.torch_model import set_build_config
 from rakuten_kedro.fusion.decision import (
     cross_validate_decision_fusion,
@@ -31,7 +39,8 @@ from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.training.metrics import classification_metrics
 
 
-def assign_fusion_folds(products: pd.DataFrame, cross_validation: dict[str, Any]) -> pd.DataFrame:
+@parses_params
+def assign_fusion_folds(products: pd.DataFrame, cross_validation: CrossValidation) -> pd.DataFrame:
     """Assigns every validation product to a fold, stratified by label; all fusions share them.
 
     Args:
@@ -44,8 +53,8 @@ def assign_fusion_folds(products: pd.DataFrame, cross_validation: dict[str, Any]
     row_ids, labels = validation_rows(products)
     folds = assign_folds(
         labels,
-        int(cross_validation["n_folds"]),
-        int(cross_validation["seed"]),
+        cross_validation.n_folds,
+        cross_validation.seed,
         rows="validation rows",
         setting="fusion.cross_validation.n_folds",
     )
@@ -127,12 +136,13 @@ def _scored(
     return probs_table(fusion_inputs["val_row_ids"], result.oof_probs, codes), metrics
 
 
+@parses_params
 def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positionally
     fusion_inputs: dict[str, Any],
     fusion_folds: pd.DataFrame,
-    network: dict[str, Any],
-    cross_validation: dict[str, Any],
-    training: dict[str, Any],
+    network: FusionNetwork,
+    cross_validation: CrossValidation,
+    training: FusionTraining,
     checkpoints: Path,
     *,
     member: str,
@@ -154,20 +164,17 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
         test or new products), ``val_probs`` (out-of-fold) and ``metrics``.
     """
     folds = _folds_for(fusion_folds, fusion_inputs["val_row_ids"])
-    hidden = int(network.get("hidden") or 0)
-    residual = bool(network.get("residual", False))
     num_classes = len(fusion_inputs["codes"])
     result = cross_validate_decision_fusion(
         fusion_inputs["val_inputs"],
         fusion_inputs["val_labels"],
         folds,
         num_classes=num_classes,
-        hidden=hidden,
-        residual=residual,
-        epoch_selection=cross_validation.get("epoch_selection", "inner"),
+        network=network,
+        training=training,
+        epoch_selection=cross_validation.epoch_selection,
         name=member,
         checkpoint_dir=Path(checkpoints) / member,
-        **training,
     )
     model = set_build_config(
         fold_ensemble(result),
@@ -176,8 +183,8 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
         num_folds=len(result.models),
         num_inputs=int(fusion_inputs["val_inputs"].shape[1]),
         num_classes=num_classes,
-        hidden=hidden,
-        residual=residual,
+        hidden=network.hidden,
+        residual=network.residual,
     )
     return (model, *_scored(result, fusion_inputs))
 
@@ -212,11 +219,12 @@ def fuse_member(
     return probs_table(row_ids, probs, codes), predictions_table(row_ids, votes, codes)
 
 
+@parses_params
 def train_stacking(
     fusion_inputs: dict[str, Any],
     fusion_folds: pd.DataFrame,
-    stacking: dict[str, Any],
-    cross_validation: dict[str, Any],
+    stacking: Stacking,
+    cross_validation: CrossValidation,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Logistic-regression stacking over the same 54 inputs and folds as the fusion network.
 
@@ -234,11 +242,10 @@ def train_stacking(
         fusion_inputs["val_labels"],
         _folds_for(fusion_folds, fusion_inputs["val_row_ids"]),
         num_classes=len(fusion_inputs["codes"]),
+        settings=stacking,
+        epoch_selection=cross_validation.epoch_selection,
+        seed=cross_validation.seed,
         test_inputs=fusion_inputs["test_inputs"],
-        c=float(stacking.get("c", 1.0)),
-        max_iter=int(stacking.get("max_iter", 1000)),
-        epoch_selection=cross_validation.get("epoch_selection", "inner"),
-        seed=int(cross_validation.get("seed", 2020)),
     )
     codes, test_row_ids = fusion_inputs["codes"], fusion_inputs["test_row_ids"]
     val_probs, metrics = _scored(result, fusion_inputs)
@@ -251,14 +258,15 @@ def train_stacking(
     )
 
 
+@parses_params
 def train_feature_fusion(  # noqa: PLR0917 - Kedro passes node inputs positionally
     text_val_features: pd.DataFrame,
     image_val_features: pd.DataFrame,
     products: pd.DataFrame,
     label_encoding: dict[str, Any],
     fusion_folds: pd.DataFrame,
-    feature_fusion: dict[str, Any],
-    cross_validation: dict[str, Any],
+    feature_fusion: FeatureFusion,
+    cross_validation: CrossValidation,
     checkpoints: Path,
     mode: str,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -288,9 +296,9 @@ def train_feature_fusion(  # noqa: PLR0917 - Kedro passes node inputs positional
         _folds_for(fusion_folds, row_ids),
         num_classes=len(codes),
         mode=mode,
-        epoch_selection=cross_validation.get("epoch_selection", "inner"),
+        settings=feature_fusion,
+        epoch_selection=cross_validation.epoch_selection,
         checkpoint_dir=Path(checkpoints) / f"feature_fusion_{mode}",
-        **feature_fusion,
     )
     metrics = classification_metrics(labels, result.oof_probs.argmax(axis=1), codes)
     metrics.update(

@@ -10,6 +10,16 @@ from typing import Any
 import pandas as pd
 import torch
 
+from rakuten_kedro.config import (
+    DCL,
+    Augment,
+    ConfigError,
+    ImageRun,
+    ResNetModel,
+    SecondStage,
+    Stage,
+    parses_params,
+)
 from rakuten_kedro.models.image import ResNetClassifier, build_image_classifier
 from rakuten_kedro.tables import (
     features_table,
@@ -41,18 +51,19 @@ def _training_rows(products: pd.DataFrame, training_ids: pd.DataFrame) -> pd.Dat
     return train[train["row_id"].isin(training_ids["row_id"])]
 
 
-def check_image_weights(model_params: dict[str, Any], *, variant: str) -> str:
+@parses_params
+def check_image_weights(model_params: ResNetModel, *, variant: str) -> str:
     """Fail fast, before any data is loaded, when pretrained weights are not on this machine.
 
     Args:
-        model_params: ``depth``, ``weights``, ``weights_path``.
-        variant: The variant (namespace) name, for the log line.
+        model_params: The variant's ``model`` block.
+        variant: The variant (namespace) name, for the log line and the message.
 
     Returns:
         Where the initial weights come from (``"from scratch"`` or a file path).
     """
-    source = weights_source(model_params)
-    logger.info("%s: ResNet%s initial weights: %s", variant, model_params.get("depth"), source)
+    source = weights_source(model_params, parameter=f"{variant}.model")
+    logger.info("%s: ResNet%s initial weights: %s", variant, model_params.depth, source)
     return source
 
 
@@ -73,17 +84,17 @@ def _fit_stage(  # noqa: PLR0917 - mirrors the node signatures that call it
     products: pd.DataFrame,
     training_ids: pd.DataFrame,
     image_cache: ImageCacheLike,
-    stage_params: dict[str, Any],
-    augment_params: dict[str, Any],
-    run_params: dict[str, Any],
+    stage_params: Stage,
+    augment_params: Augment,
+    run_params: ImageRun,
     *,
-    dcl: dict[str, Any] | None,
+    dcl: DCL | None,
     name: str,
     checkpoint_dir: Path | None,
 ) -> tuple[ResNetClassifier, dict[str, Any]]:
     train = _training_rows(products, training_ids)
     val = rows_in_split(products, "val")
-    images = cache_images(image_cache, stage_params["cache_size"])
+    images = cache_images(image_cache, stage_params.cache_size)
     result = fit_image_classifier(
         model,
         images,
@@ -97,22 +108,23 @@ def _fit_stage(  # noqa: PLR0917 - mirrors the node signatures that call it
         run=run_params,
         name=name,
         checkpoint_dir=checkpoint_dir,
-        pixel_digests=image_cache.pixel_digests(int(stage_params["cache_size"])),
+        pixel_digests=image_cache.pixel_digests(stage_params.cache_size),
     )
     summary = {"n_train": len(train), "dcl": dcl is not None, **history_summary(result)}
     return result.model.cpu().eval(), summary
 
 
+@parses_params
 def train_first_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
     initial_weights: str,
     products: pd.DataFrame,
     training_ids: pd.DataFrame,
     image_cache: ImageCacheLike,
     label_encoding: dict[str, Any],
-    model_params: dict[str, Any],
-    stage_params: dict[str, Any],
-    augment_params: dict[str, Any],
-    run_params: dict[str, Any],
+    model_params: ResNetModel,
+    stage_params: Stage,
+    augment_params: Augment,
+    run_params: ImageRun,
     checkpoints: Path,
     *,
     variant: str,
@@ -125,18 +137,18 @@ def train_first_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
         training_ids: ``row_id`` of the training products to learn from.
         image_cache: The labelled products' image cache.
         label_encoding: ``{"codes": [...]}``.
-        model_params: ``depth``, ``weights``, ``weights_path``.
-        stage_params: ``cache_size``, ``input_size``, ``epochs``, ``batch_size``, ``lr``, …
-        augment_params: ``crop_fraction``, ``rotation_degrees``, ``hflip``.
-        run_params: ``mixed_precision``, ``num_workers``, ``seed``, …
+        model_params: The variant's ``model`` block.
+        stage_params: Its ``stage1`` block.
+        augment_params: Its ``augment`` block.
+        run_params: Its ``run`` block.
         checkpoints: The checkpoint root (stage 1 resumes from ``<variant>/stage1``).
         variant: The variant (namespace) name, for logs and checkpoints.
 
     Returns:
         ``(model, summary)``: the best epoch's model (on the CPU) and its training history.
     """
-    torch.manual_seed(int(run_params.get("seed", 2020)))  # reproducible initial weights
-    model = build_image_classifier(num_classes=len(label_codes(label_encoding)), **model_params)
+    torch.manual_seed(run_params.seed)  # reproducible initial weights
+    model = build_image_classifier(model_params, len(label_codes(label_encoding)))
     model, summary = _fit_stage(
         model,
         products,
@@ -152,14 +164,15 @@ def train_first_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
     return model, {"initial_weights": initial_weights, **summary}
 
 
+@parses_params
 def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
     stage1_model: ResNetClassifier,
     products: pd.DataFrame,
     training_ids: pd.DataFrame,
     image_cache: ImageCacheLike,
-    stage_params: dict[str, Any],
-    augment_params: dict[str, Any],
-    run_params: dict[str, Any],
+    stage_params: SecondStage,
+    augment_params: Augment,
+    run_params: ImageRun,
     checkpoints: Path,
     *,
     variant: str,
@@ -172,11 +185,10 @@ def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
         products: Labelled products.
         training_ids: ``row_id`` of the training products to learn from.
         image_cache: The labelled products' image cache.
-        stage_params: As for stage 1, plus ``enabled`` (False: keep the stage 1 model) and
-            ``dcl`` (the DCL settings: ``grid``, ``window``, ``loss_weights``,
-            ``head_lr_multiplier``).
-        augment_params: ``crop_fraction``, ``rotation_degrees``, ``hflip``.
-        run_params: ``mixed_precision``, ``num_workers``, ``seed``, …
+        stage_params: The variant's ``stage2`` block (``enabled: false`` keeps the stage 1
+            model; ``dcl`` holds the DCL settings).
+        augment_params: Its ``augment`` block.
+        run_params: Its ``run`` block.
         checkpoints: The checkpoint root (stage 2 resumes from ``<variant>/stage2``).
         variant: The variant (namespace) name.
         dcl: Fine-tune with DCL (the grid's choice for this variant), else plainly.
@@ -184,13 +196,17 @@ def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
     Returns:
         ``(model, summary)``.
     """
-    if not stage_params.get("enabled", True):
+    if not stage_params.enabled:
         return stage1_model, {"skipped": True}
+    if dcl and stage_params.dcl is None:
+        raise ConfigError(
+            f"parameters {variant}.stage2: the grid turns DCL on for {variant}, so its stage2 "
+            "block needs a dcl block (grid, window, head_lr_multiplier, loss_weights)"
+        )
     model = copy.deepcopy(stage1_model)
-    dcl_params = stage_params.get("dcl") or {}
     if dcl:
-        torch.manual_seed(int(run_params.get("seed", 2020)))
-        model.add_dcl_heads(int(dcl_params.get("grid", 7)))
+        torch.manual_seed(run_params.seed)
+        model.add_dcl_heads(stage_params.dcl.grid)
     return _fit_stage(
         model,
         products,
@@ -199,21 +215,22 @@ def train_second_stage(  # noqa: PLR0917 - Kedro passes node inputs positionally
         stage_params,
         augment_params,
         run_params,
-        dcl=dcl_params if dcl else None,
+        dcl=stage_params.dcl if dcl else None,
         name=f"{variant} stage 2" + (" (DCL)" if dcl else ""),
         checkpoint_dir=Path(checkpoints) / variant / "stage2",
     )
 
 
+@parses_params
 def predict_image_model(  # noqa: PLR0917 - Kedro passes node inputs positionally
     image_model: ResNetClassifier,
     rows: pd.DataFrame,
     image_cache: ImageCacheLike,
     label_encoding: dict[str, Any],
-    stage1_params: dict[str, Any],
-    stage2_params: dict[str, Any],
-    augment_params: dict[str, Any],
-    run_params: dict[str, Any],
+    stage1_params: Stage,
+    stage2_params: SecondStage,
+    augment_params: Augment,
+    run_params: ImageRun,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Class probabilities and pooled features of ``rows`` (validation, test or new products).
 
@@ -224,22 +241,21 @@ def predict_image_model(  # noqa: PLR0917 - Kedro passes node inputs positionall
         rows: Products with ``row_id``, in the order of the output.
         image_cache: The cache holding their photos.
         label_encoding: ``{"codes": [...]}``.
-        stage1_params: The variant's ``stage1`` parameters.
-        stage2_params: The variant's ``stage2`` parameters.
-        augment_params: The variant's ``augment`` parameters.
-        run_params: The variant's ``run`` parameters.
+        stage1_params: The variant's ``stage1`` block.
+        stage2_params: Its ``stage2`` block.
+        augment_params: Its ``augment`` block.
+        run_params: Its ``run`` block.
 
     Returns:
         ``(probs, features)`` tables with ``row_id``.
     """
-    stage = stage2_params if stage2_params.get("enabled", True) else stage1_params
+    stage = stage2_params if stage2_params.enabled else stage1_params
     probs, features = predict_image_classifier(
         image_model,
-        cache_images(image_cache, stage["cache_size"]),
+        cache_images(image_cache, stage.cache_size),
         positions_of(image_cache, rows["row_id"]),
-        input_size=int(stage["input_size"]),
+        stage=stage,
         augment=augment_params,
-        batch_size=int(stage.get("eval_batch_size", 2 * int(stage["batch_size"]))),
         run=run_params,
         desc="image predict",
     )

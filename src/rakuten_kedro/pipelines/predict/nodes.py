@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rakuten_kedro.config import ImageCacheSettings, Predict, parses_params
 from rakuten_kedro.datasets.image_cache import ImageCacheSpec
 from rakuten_kedro.fingerprint import digest, model_digest
 from rakuten_kedro.fusion.predict import ensemble_with_text_fallback, top_k_table
@@ -19,21 +20,22 @@ from rakuten_kedro.vision.data import ImageCacheLike
 logger = logging.getLogger(__name__)
 
 
+@parses_params
 def describe_new_photos(
-    new_products: pd.DataFrame, image_cache_options: dict[str, Any]
+    new_products: pd.DataFrame, image_cache_options: ImageCacheSettings
 ) -> ImageCacheSpec:
     """Which photos to decode, at the training sizes; unreadable ones become placeholders.
 
     Args:
         new_products: The cleaned new products.
-        image_cache_options: ``preprocessing.image_cache`` (``sizes``).
+        image_cache_options: The ``preprocessing.image_cache`` block (``sizes``).
 
     Returns:
         The cache specification (``on_bad_image`` forced to ``placeholder``: a bad photo must
         never stop a prediction run; those products are answered from their text).
     """
     return describe_image_cache(
-        new_products, {**image_cache_options, "on_bad_image": "placeholder"}
+        new_products, image_cache_options.model_copy(update={"on_bad_image": "placeholder"})
     )
 
 
@@ -50,11 +52,12 @@ def describe_models(*models: Any) -> str:
     return digest(*(model_digest(model) for model in models))
 
 
+@parses_params
 def predict_new_products(  # noqa: PLR0917 - Kedro passes node inputs positionally
     new_products: pd.DataFrame,
     new_image_cache: ImageCacheLike,
     label_encoding: dict[str, Any],
-    predict_params: dict[str, Any],
+    predict_params: Predict,
     models: str,
     text_probs: pd.DataFrame,
     *member_tables: pd.DataFrame,
@@ -101,13 +104,11 @@ def predict_new_products(  # noqa: PLR0917 - Kedro passes node inputs positional
         probs_matrix(text_probs, codes, row_ids, "text probs"),
         has_photo,
     )
-    table = top_k_table(
-        row_ids, predicted, probs, label_encoding["codes"], int(predict_params["top_k"])
-    )
+    table = top_k_table(row_ids, predicted, probs, label_encoding["codes"], predict_params.top_k)
     table.insert(1, "productid", new_products["productid"].to_numpy())
     table.insert(2, "imageid", new_products["imageid"].to_numpy())
-    table["low_confidence"] = table["probability"] < float(predict_params["low_confidence_below"])
+    table["low_confidence"] = table["probability"] < predict_params.low_confidence_below
     table["answered_from"] = np.where(has_photo, "ensemble", "text_only")
-    table["input_dir"] = os.path.abspath(predict_params["input_dir"])
+    table["input_dir"] = os.path.abspath(predict_params.input_dir)
     table["models"] = models
     return table

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from rakuten_kedro.codes import PRDTYPECODES
+from rakuten_kedro.config import ImageCacheSettings, Split, parses_params
 from rakuten_kedro.datasets.image_cache import ImageCache, ImageCacheSpec
 from rakuten_kedro.text_cleaning import clean_text_column
 
@@ -39,15 +38,16 @@ def encode_labels() -> dict[str, list[int]]:
     return {"codes": list(PRDTYPECODES)}
 
 
+@parses_params
 def split_train_validation(
-    products: pd.DataFrame, label_encoding: dict[str, list[int]], split_options: dict[str, Any]
+    products: pd.DataFrame, label_encoding: dict[str, list[int]], split_options: Split
 ) -> pd.DataFrame:
     """Add the label index and a stratified train/validation split.
 
     Args:
         products: Clean labelled products with ``prdtypecode``.
         label_encoding: ``{"codes": [...]}`` from ``encode_labels``.
-        split_options: ``validation_fraction`` and ``seed``.
+        split_options: The ``preprocessing.split`` block.
 
     Returns:
         The products with ``label`` (int) and ``split`` (``train`` or ``val``).
@@ -64,9 +64,9 @@ def split_train_validation(
         )
     _, validation_rows = train_test_split(
         labelled.index,
-        test_size=split_options["validation_fraction"],
+        test_size=split_options.validation_fraction,
         stratify=labelled["label"],
-        random_state=split_options["seed"],
+        random_state=split_options.seed,
     )
     labelled["split"] = "train"
     labelled.loc[validation_rows, "split"] = "val"
@@ -85,12 +85,15 @@ def select_validation_products(products: pd.DataFrame) -> pd.DataFrame:
     return products[products["split"] == "val"].reset_index(drop=True)
 
 
-def describe_image_cache(products: pd.DataFrame, cache_options: dict[str, Any]) -> ImageCacheSpec:
+@parses_params
+def describe_image_cache(
+    products: pd.DataFrame, cache_options: ImageCacheSettings
+) -> ImageCacheSpec:
     """Say which photos to cache at which sizes; ``ImageCacheDataset`` does the decoding.
 
     Args:
         products: A product table with ``row_id`` and ``image_path``.
-        cache_options: ``sizes`` (side lengths in pixels) and ``on_bad_image``.
+        cache_options: The ``preprocessing.image_cache`` block (``sizes``, ``on_bad_image``).
 
     Returns:
         The cache specification, in table order.
@@ -98,8 +101,8 @@ def describe_image_cache(products: pd.DataFrame, cache_options: dict[str, Any]) 
     return ImageCacheSpec(
         row_ids=products["row_id"].to_numpy(dtype="int64"),
         image_paths=tuple(products["image_path"].astype(str)),
-        sizes=tuple(int(size) for size in cache_options["sizes"]),
-        on_bad_image=cache_options["on_bad_image"],
+        sizes=tuple(cache_options.sizes),
+        on_bad_image=cache_options.on_bad_image,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline as SklearnPipeline
 
+from rakuten_kedro.config import TextTraining, TfidfModel, TransformerModel, parses_params
 from rakuten_kedro.models.text import TextClassifier
 from rakuten_kedro.tables import (
     features_table,
@@ -29,28 +30,30 @@ from rakuten_kedro.training.metrics import classification_metrics
 logger = logging.getLogger(__name__)
 
 
-def check_text_encoder(model_params: dict[str, Any], *, variant: str) -> str:
+@parses_params
+def check_text_encoder(model_params: TransformerModel, *, variant: str) -> str:
     """Checks, before any data is loaded, that the pretrained weights can be found.
 
     Args:
-        model_params: The variant's ``model`` parameters.
+        model_params: The variant's ``model`` block.
         variant: The variant (namespace) name, for the error message.
 
     Returns:
         ``model_name_or_path``, or ``"from scratch"``.
     """
-    name = model_params.get("model_name_or_path")
+    name = model_params.model_name_or_path
     if not name:
         return "from scratch"
-    return locate_pretrained(str(name), parameter=f"{variant}.model.model_name_or_path")
+    return locate_pretrained(name, parameter=f"{variant}.model.model_name_or_path")
 
 
+@parses_params
 def train_text_transformer(  # noqa: PLR0917 - Kedro passes node inputs positionally
     products: pd.DataFrame,
     label_encoding: dict[str, Any],
     encoder_source: str,
-    model_params: dict[str, Any],
-    training_params: dict[str, Any],
+    model_params: TransformerModel,
+    training_params: TextTraining,
     checkpoints: Path,
     *,
     variant: str,
@@ -61,8 +64,8 @@ def train_text_transformer(  # noqa: PLR0917 - Kedro passes node inputs position
         products: Labelled products with ``split``.
         label_encoding: ``{"codes": [...]}``.
         encoder_source: Output of :func:`check_text_encoder` (orders the check first).
-        model_params: The variant's ``model`` parameters.
-        training_params: The variant's ``training`` parameters.
+        model_params: The variant's ``model`` block.
+        training_params: The variant's ``training`` block.
         checkpoints: The checkpoint root (the variant resumes from its sub-folder).
         variant: The variant name (checkpoint sub-folder, logs).
 
@@ -82,27 +85,21 @@ def train_text_transformer(  # noqa: PLR0917 - Kedro passes node inputs position
     return model
 
 
+@parses_params
 def predict_text_transformer(
-    text_model: TextClassifier, rows: pd.DataFrame, training_params: dict[str, Any]
+    text_model: TextClassifier, rows: pd.DataFrame, training_params: TextTraining
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Class probabilities and pooled features of ``rows`` (validation, test or new products).
 
     Args:
         text_model: The trained classifier.
         rows: Products with ``row_id``, ``title`` and ``description``.
-        training_params: ``eval_batch_size``, ``mixed_precision``, ``cpu``, ``progress``.
+        training_params: The variant's ``training`` block (batch size, precision, device).
 
     Returns:
         ``(probs, features)`` tables, rows in ``rows`` order.
     """
-    probs, features = predict_texts(
-        text_model,
-        rows,
-        batch_size=int(training_params.get("eval_batch_size", 64)),
-        mixed_precision=str(training_params.get("mixed_precision", "auto")),
-        cpu=bool(training_params.get("cpu", False)),
-        progress=bool(training_params.get("progress", True)),
-    )
+    probs, features = predict_texts(text_model, rows, training_params)
     row_ids = rows["row_id"].to_numpy()
     return probs_table(row_ids, probs, text_model.codes), features_table(row_ids, features)
 
@@ -133,10 +130,11 @@ def score_validation(
     return metrics
 
 
+@parses_params
 def train_tfidf(
     products: pd.DataFrame,
     label_encoding: dict[str, Any],
-    params: dict[str, Any],
+    params: TfidfModel,
     checkpoints: Path,
     *,
     variant: str,
@@ -147,7 +145,7 @@ def train_tfidf(
     Args:
         products: Labelled products with ``split``.
         label_encoding: ``{"codes": [...]}`` (checked, so a stale table fails here).
-        params: The variant's ``model`` parameters (see ``rakuten_kedro.text.tfidf``).
+        params: The variant's ``model`` block.
         checkpoints: The checkpoint root (the fitted model is kept in its variant sub-folder).
         variant: The variant name.
 

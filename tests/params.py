@@ -1,0 +1,54 @@
+"""The project's own parameters (conf/base, or an environment over it), with test-sized overrides.
+
+Tests read every setting they do not change from conf/base, as a run does, so a typed config
+that gains a required key needs no edit here (only in conf/base). The benchmarks read their
+parameters here too (``benchmarks/common.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kedro.config import OmegaConfigLoader
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+@functools.cache
+def _parameters(env: str) -> dict[str, Any]:
+    # The project settings import Kedro's framework, which sets up logging and logs it: only
+    # when parameters are read (a benchmark that measures nothing prints nothing else).
+    from rakuten_kedro.settings import CONFIG_LOADER_ARGS  # noqa: PLC0415
+
+    loader = OmegaConfigLoader(str(CONF), env=env, **CONFIG_LOADER_ARGS)
+    return dict(loader["parameters"])
+
+
+def parameters(env: str = "local") -> dict[str, Any]:
+    """Every parameter of ``env`` (conf/base merged with conf/<env>), as a run reads them."""
+    return copy.deepcopy(_parameters(env))
+
+
+def params(block: str, env: str = "local", **overrides: Any) -> dict[str, Any]:
+    """The parameter block ``block`` (dotted) of ``env``, with ``overrides`` merged in.
+
+    Overrides of nested blocks are dicts merged key by key:
+    ``params("denoising", train={"epochs": 1})`` keeps the other ``train`` keys.
+    """
+    value: Any = _parameters(env)
+    for part in block.split("."):
+        value = value[part]
+    return _merged(copy.deepcopy(dict(value)), overrides)
+
+
+def _merged(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
+            base[key] = _merged(dict(base[key]), value)
+        else:
+            base[key] = value
+    return base
