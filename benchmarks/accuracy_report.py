@@ -284,56 +284,79 @@ def bootstrap_f1(labels: np.ndarray, preds: np.ndarray, weights: np.ndarray) -> 
 
 
 def score_setting(setting: Setting, seeds: list[int]) -> dict[str, Any] | None:
-    """Test and validation macro-F1 of every method present for all ``seeds`` of a setting."""
+    """Test and validation macro-F1 of every method of a setting, each over the ``seeds`` it
+    ran on (a later seed may run fewer methods: the others keep the seeds they have)."""
     rows = load_rows(setting)
     if rows is None or not seeds:
         return None
-    per_seed: list[dict[str, Method]] = []
+    per_seed: dict[int, dict[str, Method]] = {}
     for seed_index in seeds:
         stored = load_methods(setting, seed_index)
-        per_seed.append({**stored, **derived_methods(stored, rows)})
-    common = sorted(set.intersection(*(set(m) for m in per_seed)))
+        per_seed[seed_index] = {**stored, **derived_methods(stored, rows)}
     rng = np.random.default_rng(0)
     n_test = len(rows.test_labels)
     weights = rng.multinomial(n_test, np.full(n_test, 1 / n_test), size=BOOTSTRAP).astype(
         np.float32
     )
-    samples, scores = {}, {}
-    for name in common:
-        test_preds = [predictions(m[name], "test") for m in per_seed]
-        if any(p is None for p in test_preds):
+    # name -> seed -> (test macro-F1, its bootstrap resamples): differences pair on both.
+    scored: dict[str, dict[int, tuple[float, np.ndarray]]] = {}
+    scores = {}
+    for name in sorted(set().union(*per_seed.values())):
+        ran = {
+            s: m[name]
+            for s, m in per_seed.items()
+            if predictions(m.get(name, {}), "test") is not None
+        }
+        if not ran:
             continue
-        full = [macro_f1(rows.test_labels, p) for p in test_preds]
-        samples[name] = np.mean(
-            [bootstrap_f1(rows.test_labels, p, weights) for p in test_preds], axis=0
-        )
-        val_preds = [predictions(m[name], "val") for m in per_seed]
+        scored[name] = {
+            s: (
+                macro_f1(rows.test_labels, predictions(method, "test")),
+                bootstrap_f1(rows.test_labels, predictions(method, "test"), weights),
+            )
+            for s, method in ran.items()
+        }
+        full = [f1 for f1, _ in scored[name].values()]
         entry = {
+            "seeds": list(ran),
             "test_macro_f1_mean": round(float(np.mean(full)), 4),
             "test_macro_f1_sd": round(float(np.std(full, ddof=1)), 4) if len(full) > 1 else None,
             "test_macro_f1_per_seed": [round(f, 4) for f in full],
-            "test_ci95": [round(float(q), 4) for q in np.percentile(samples[name], [2.5, 97.5])],
+            "test_ci95": _interval(np.mean([b for _, b in scored[name].values()], axis=0)),
         }
+        val_preds = [predictions(method, "val") for method in ran.values()]
         if all(p is not None for p in val_preds):
             entry["val_macro_f1_mean"] = round(
                 float(np.mean([macro_f1(rows.val_labels, p) for p in val_preds])), 4
             )
         for key in ("chosen", "weights"):
-            if key in per_seed[0][name]:
-                entry[key] = [np.asarray(m[name][key]).tolist() for m in per_seed]
+            if all(key in method for method in ran.values()):
+                entry[key] = [np.asarray(method[key]).tolist() for method in ran.values()]
         scores[name] = entry
     comparisons = {}
-    for candidate, baseline in comparison_pairs(list(samples)):
-        difference = samples[candidate] - samples[baseline]
-        mean = scores[candidate]["test_macro_f1_mean"] - scores[baseline]["test_macro_f1_mean"]
-        comparisons[f"{candidate} vs {baseline}"] = {
-            "mean": round(mean, 4),
-            "ci95": [round(float(q), 4) for q in np.percentile(difference, [2.5, 97.5])],
-        }
+    for candidate, baseline in comparison_pairs(list(scored)):
+        shared = sorted(set(scored[candidate]) & set(scored[baseline]))
+        if shared:
+            comparisons[f"{candidate} vs {baseline}"] = _paired(
+                [scored[candidate][s] for s in shared], [scored[baseline][s] for s in shared]
+            ) | {"seeds": shared}
     return {
         "seeds": seeds, "n_test": n_test, "n_val": len(rows.val_labels), "methods": scores,
         "paired_differences": comparisons,
     }  # fmt: skip
+
+
+def _interval(samples: np.ndarray) -> list[float]:
+    return [round(float(q), 4) for q in np.percentile(samples, [2.5, 97.5])]
+
+
+def _paired(
+    candidate: list[tuple[float, np.ndarray]], baseline: list[tuple[float, np.ndarray]]
+) -> dict[str, Any]:
+    """Mean difference over the shared seeds and its bootstrap interval (same resamples)."""
+    mean = np.mean([c[0] - b[0] for c, b in zip(candidate, baseline, strict=True)])
+    resampled = np.mean([c[1] - b[1] for c, b in zip(candidate, baseline, strict=True)], axis=0)
+    return {"mean": round(float(mean), 4), "ci95": _interval(resampled)}
 
 
 def comparison_pairs(names: Sequence[str]) -> list[tuple[str, str]]:
@@ -463,13 +486,21 @@ HEADLINE_METHODS: dict[str, str] = {
 }
 
 
-def _cell(entry: dict[str, Any] | None) -> str:
+def _seeds_note(entry: dict[str, Any], n_seeds: int) -> str:
+    """Marks a figure over fewer seeds than its setting ran."""
+    return f" ({len(entry['seeds'])} of {n_seeds} seeds)" if len(entry["seeds"]) < n_seeds else ""
+
+
+def _cell(entry: dict[str, Any] | None, n_seeds: int) -> str:
     if entry is None:
         return "–"
     sd = entry.get("test_macro_f1_sd")
     low, high = entry["test_ci95"]
     spread = f" ± {100 * sd:.1f}" if sd is not None else ""
-    return f"{100 * entry['test_macro_f1_mean']:.1f}{spread} [{100 * low:.1f}, {100 * high:.1f}]"
+    return (
+        f"{100 * entry['test_macro_f1_mean']:.1f}{spread} [{100 * low:.1f}, {100 * high:.1f}]"
+        + _seeds_note(entry, n_seeds)
+    )
 
 
 def method_table(
@@ -481,17 +512,19 @@ def method_table(
     head = "| method | " + " | ".join(f"{n} ({len(s['seeds'])} seeds)" for n, s in settings) + " |"
     lines = [head, "|---" * (len(settings) + 1) + "|"]
     for name, label in methods.items():
-        cells = [_cell(s["methods"].get(name)) for _, s in settings]
+        cells = [_cell(s["methods"].get(name), len(s["seeds"])) for _, s in settings]
         if any(c != "–" for c in cells):
             lines.append(f"| {label} (`{name}`) | " + " | ".join(cells) + " |")
     return lines
 
 
-def _difference(entry: dict[str, Any] | None) -> str:
+def _difference(entry: dict[str, Any] | None, n_seeds: int) -> str:
     if entry is None:
         return "–"
     low, high = entry["ci95"]
-    return f"{100 * entry['mean']:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+    return f"{100 * entry['mean']:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]" + _seeds_note(
+        entry, n_seeds
+    )
 
 
 def difference_table(result: dict[str, Any], pairs: dict[str, tuple[str, str]]) -> list[str]:
@@ -501,7 +534,9 @@ def difference_table(result: dict[str, Any], pairs: dict[str, tuple[str, str]]) 
     lines = [head, "|---" * (len(settings) + 1) + "|"]
     for label, (candidate, baseline) in pairs.items():
         key = f"{candidate} vs {baseline}"
-        cells = [_difference(s["paired_differences"].get(key)) for _, s in settings]
+        cells = [
+            _difference(s["paired_differences"].get(key), len(s["seeds"])) for _, s in settings
+        ]
         if any(c != "–" for c in cells):
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
