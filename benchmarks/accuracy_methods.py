@@ -150,6 +150,7 @@ def train_image_recipe(setting: Setting, seed_index: int, recipe: ImageRecipe) -
     labelled, test = _caches(ensure_project(setting))
     keep = kept_training_rows(setting, seed_index, rows, recipe.training_rows)
     seed = 2020 + seed_index
+    run = {"mixed_precision": "no", "seed": seed, "max_grad_norm": None, "progress": False}
     torch.manual_seed(seed)
     model = with_stem(ResNetClassifier(18, len(rows.codes)), recipe.stem)
     images = labelled.images(recipe.cache_size)
@@ -164,7 +165,7 @@ def train_image_recipe(setting: Setting, seed_index: int, recipe: ImageRecipe) -
         val_labels=rows.val_labels,
         stage=recipe.stage(),
         augment=AUGMENT,
-        run={"mixed_precision": "no", "seed": seed, "progress": False},
+        run=run,
         name=method,
     )
     fit_seconds = time.perf_counter() - start
@@ -173,8 +174,7 @@ def train_image_recipe(setting: Setting, seed_index: int, recipe: ImageRecipe) -
     def predict(cache: Any, row_ids: np.ndarray) -> np.ndarray:
         probs, _ = predict_image_classifier(
             model, cache.images(recipe.cache_size), positions_of(cache, row_ids),
-            input_size=recipe.input_size, augment=AUGMENT, batch_size=256,
-            run={"mixed_precision": "no", "progress": False},
+            stage=recipe.stage(), augment=AUGMENT, run=run,
         )  # fmt: skip
         return probs
 
