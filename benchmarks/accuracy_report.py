@@ -295,9 +295,8 @@ def score_setting(setting: Setting, seeds: list[int]) -> dict[str, Any] | None:
         per_seed[seed_index] = {**stored, **derived_methods(stored, rows)}
     rng = np.random.default_rng(0)
     n_test = len(rows.test_labels)
-    weights = rng.multinomial(n_test, np.full(n_test, 1 / n_test), size=BOOTSTRAP).astype(
-        np.float32
-    )
+    weights = resampling_weights(n_test, rng)
+    val_weights = resampling_weights(len(rows.val_labels), rng)  # the demo's split size
     # name -> seed -> (test macro-F1, its bootstrap resamples): differences pair on both.
     scored: dict[str, dict[int, tuple[float, np.ndarray]]] = {}
     scores = {}
@@ -329,6 +328,9 @@ def score_setting(setting: Setting, seeds: list[int]) -> dict[str, Any] | None:
             entry["val_macro_f1_mean"] = round(
                 float(np.mean([macro_f1(rows.val_labels, p) for p in val_preds])), 4
             )
+            entry["val_ci95"] = _interval(
+                np.mean([bootstrap_f1(rows.val_labels, p, val_weights) for p in val_preds], 0)
+            )
         for key in ("chosen", "weights"):
             if all(key in method for method in ran.values()):
                 entry[key] = [np.asarray(method[key]).tolist() for method in ran.values()]
@@ -344,6 +346,11 @@ def score_setting(setting: Setting, seeds: list[int]) -> dict[str, Any] | None:
         "seeds": seeds, "n_test": n_test, "n_val": len(rows.val_labels), "methods": scores,
         "paired_differences": comparisons,
     }  # fmt: skip
+
+
+def resampling_weights(n_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """How often each row is drawn in each of ``BOOTSTRAP`` resamples."""
+    return rng.multinomial(n_rows, np.full(n_rows, 1 / n_rows), size=BOOTSTRAP).astype(np.float32)
 
 
 def _interval(samples: np.ndarray) -> list[float]:
@@ -365,6 +372,7 @@ def comparison_pairs(names: Sequence[str]) -> list[tuple[str, str]]:
     inputs; each image recipe against conf/base's plain image model, alone and fused."""
     present = set(names)
     pairs = [(name, REFERENCE) for name in names if name != REFERENCE]
+    pairs += KEY_DIFFERENCES.values()
     for name in names:
         if name.startswith("base.fusion_") and (parts := _member_inputs(name)):
             text, image = (p.removeprefix("base.") for p in parts)
@@ -375,7 +383,7 @@ def comparison_pairs(names: Sequence[str]) -> list[tuple[str, str]]:
                 pairs.append((fused.format(name), fused.format("image_plain_noisy")))
         if name.startswith("text.tfidf."):
             pairs.append((name, "base.text_tfidf"))
-    return [(a, b) for a, b in pairs if a in present and b in present]
+    return [(a, b) for a, b in dict.fromkeys(pairs) if a in present and b in present]
 
 
 def finished_seeds(setting: Setting) -> list[int]:
@@ -603,6 +611,13 @@ KEY_DIFFERENCES: dict[str, tuple[str, str]] = {
         "ensemble:best_member_by_val", REFERENCE),
     "headline member vs the product of its inputs": (
         "base.fusion_transformer_dcl_2layer", "product:text_transformer+image_dcl_clean"),
+    "2-layer vs 1-layer fusion net (transformer, DCL image)": (
+        "base.fusion_transformer_dcl_2layer", "base.fusion_transformer_dcl_1layer"),
+    "image: DCL on denoised rows vs plain on all rows": (
+        "base.image_dcl_clean", "base.image_plain_noisy"),
+    "2-layer member: DCL-denoised image vs plain image (transformer)": (
+        "base.fusion_transformer_dcl_2layer", "base.fusion_transformer_plain_2layer"),
+    "text: transformer vs TF-IDF": ("base.text_transformer", "base.text_tfidf"),
     "log-linear (transformer, TF-IDF, plain image; weights on validation) vs submission": (
         "loglinear:transformer+tfidf+image_plain_noisy", REFERENCE),
 }  # fmt: skip
