@@ -18,8 +18,8 @@ training seed the benchmark
 
 ``report`` scores every method on the test split (macro-F1 mean ± sd over seeds, bootstrap
 95 % intervals over test rows, paired differences against the submission) and writes
-``benchmarks/results/accuracy.json`` and ``accuracy.md``. The ``held_out`` setting is never
-used to choose anything; it is reported on its own.
+``benchmarks/results/accuracy.json``, ``accuracy.md`` and the README's tables (``--no-readme``:
+not those). The ``held_out`` setting is never used to choose anything; it is reported on its own.
 
 Finished runs are skipped, so an interrupted benchmark resumes where it stopped::
 
@@ -492,13 +492,14 @@ def main(argv: list[str] | None = None) -> None:
         "--recipes", help="images stage: comma-separated recipe names (default: all)"
     )
     parser.add_argument("--configs", default="base", help=f"base stage: of {sorted(CONFIGS)}")
+    parser.add_argument("--no-readme", action="store_true", help="report: leave README.md alone")
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(name)s %(message)s", level=logging.WARNING)
     logging.getLogger("rakuten_kedro").setLevel(logging.INFO)  # per-epoch progress
     if args.command == "report":
         import accuracy_report  # noqa: PLC0415
 
-        accuracy_report.report()
+        accuracy_report.report(None if args.no_readme else PROJECT / "README.md")
         return
     import accuracy_methods  # noqa: PLC0415 - torch and the models: not needed to report
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+import common
 import numpy as np
 from accuracy import (
     RESULTS_DIR,
@@ -449,8 +451,9 @@ def denoising_scores(setting: Setting, seeds: list[int]) -> dict[str, Any]:
     return out
 
 
-def report() -> dict[str, Any]:
-    """Score every setting and write ``results/accuracy.json`` and ``results/accuracy.md``."""
+def report(readme: Path | None) -> dict[str, Any]:
+    """Score every setting and write ``results/accuracy.json``, ``results/accuracy.md`` and the
+    README's two tables (``readme``; None: leave it alone)."""
     result: dict[str, Any] = {
         "measured_at_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "settings": {},
@@ -472,8 +475,19 @@ def report() -> dict[str, Any]:
         }
     write_json(RESULTS_DIR / "accuracy.json", result)
     (RESULTS_DIR / "accuracy.md").write_text(markdown(result), encoding="utf-8")
+    if readme is not None:
+        common.replace_readme_block(readme, "accuracy", "\n".join(readme_tables(result)))
     print(markdown(result))
     return result
+
+
+def readme_tables(result: dict[str, Any]) -> list[str]:
+    """The headline methods on every setting, held-out last, and the key paired differences."""
+    return [
+        *method_table(result, HEADLINE_METHODS, ["tuning", "held_out"]), "",
+        "Paired differences on the same test rows (points, [bootstrap 95 % interval]):", "",
+        *difference_table(result, KEY_DIFFERENCES),
+    ]  # fmt: skip
 
 
 # -- markdown ------------------------------------------------------------------------------------
@@ -511,13 +525,19 @@ def _cell(entry: dict[str, Any] | None, n_seeds: int) -> str:
     )
 
 
+def _seeds_label(setting: dict[str, Any]) -> str:
+    seeds = len(setting["seeds"])
+    held_out = "held out, " if setting["role"] == "held_out" else ""
+    return f"{held_out}{seeds} seed{'s' if seeds > 1 else ''}"
+
+
 def method_table(
     result: dict[str, Any], methods: dict[str, str], roles: Sequence[str]
 ) -> list[str]:
     settings = [(n, s) for n, s in result["settings"].items() if s["role"] in roles]
     if not settings:
         return []
-    head = "| method | " + " | ".join(f"{n} ({len(s['seeds'])} seeds)" for n, s in settings) + " |"
+    head = "| method | " + " | ".join(f"{n} ({_seeds_label(s)})" for n, s in settings) + " |"
     lines = [head, "|---" * (len(settings) + 1) + "|"]
     for name, label in methods.items():
         cells = [_cell(s["methods"].get(name), len(s["seeds"])) for _, s in settings]
