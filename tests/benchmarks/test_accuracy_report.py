@@ -57,5 +57,8 @@ def test_a_method_run_on_fewer_seeds_keeps_its_seeds_and_pairs_on_them(store):
     assert difference["seeds"] == [0]
     assert difference["mean"] == pytest.approx(1 - ensemble["test_macro_f1_per_seed"][0], abs=1e-4)
     assert difference["ci95"][0] > 0
-    note = accuracy_report._cell(reference, n_seeds=2)
-    assert note.startswith("100.0 [100.0, 100.0]") and note.endswith("(1 of 2 seeds)")
+    result = {"settings": {"demo_like": {"role": "tuning", **scored}}}
+    tables = accuracy_report.readme_tables(result)
+    reference_row = next(line for line in tables if "(`image.resnet18_64px_e12`)" in line)
+    assert reference_row.endswith("| 100.0 [100.0, 100.0] (1 of 2 seeds) |")
+    assert tables[0] == "| method | demo_like (2 seeds) |"
