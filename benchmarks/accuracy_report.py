@@ -164,6 +164,11 @@ def derived_methods(stored: dict[str, Method], rows: Rows) -> dict[str, Method]:
         if all(need in stored and "test_probs" in stored[need] for need in needs):
             out[name] = make()
 
+    def add_product(*inputs: str) -> None:
+        """The parameter-free product, named after its inputs."""
+        names = "+".join(i.removeprefix("base.").removeprefix("text.") for i in inputs)
+        add(f"product:{names}", lambda: product(*(stored[i] for i in inputs)), *inputs)
+
     texts = ["base.text_transformer", "base.text_tfidf"]
     images = ["base.image_dcl_clean", "base.image_plain_noisy"] + sorted(
         name for name in stored if name.startswith("image.")
@@ -172,12 +177,7 @@ def derived_methods(stored: dict[str, Method], rows: Rows) -> dict[str, Method]:
     for image in images:
         short = image.removeprefix("base.")
         for text in texts:
-            add(
-                f"product:{text.removeprefix('base.')}+{short}",
-                lambda t=text, i=image: product(stored[t], stored[i]),
-                text,
-                image,
-            )
+            add_product(text, image)
             add(
                 f"loglinear:{text.removeprefix('base.')}+{short}",
                 lambda t=text, i=image: log_linear(stored[t], stored[i]),
@@ -217,12 +217,7 @@ def derived_methods(stored: dict[str, Method], rows: Rows) -> dict[str, Method]:
     for name in stored:
         if name.startswith("text.tfidf."):
             for image in images:
-                add(
-                    f"product:{name.removeprefix('text.')}+{image.removeprefix('base.')}",
-                    lambda n=name, i=image: product(stored[n], stored[i]),
-                    name,
-                    image,
-                )
+                add_product(name, image)
                 add(
                     f"loglinear:transformer+{name.removeprefix('text.')}+"
                     f"{image.removeprefix('base.')}",
