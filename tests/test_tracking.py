@@ -5,9 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import mlflow
-import pandas as pd
 import pytest
-from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
+from kedro_mlflow.framework.hooks.mlflow_hook import _flatten_dict
 from mlflow.utils.validation import (
     MAX_ENTITY_KEY_LENGTH,
     MAX_METRICS_PER_BATCH,
@@ -21,6 +20,7 @@ from rakuten_kedro.tracking import (
     final_metrics,
     metric_key,
     mlflow_param,
+    parameters_as_dicts,
     tracking_settings,
 )
 
@@ -118,25 +118,19 @@ def test_only_rank_0_of_an_enabled_project_tracks(monkeypatch, rank, enabled, tr
     hooks, context = TrackingHooks(), _context(params)
     hooks.after_context_created(context)
     assert hooks._on is tracks
-    assert hasattr(context, "mlflow") is tracks  # kedro mlflow ui's settings
+    assert hasattr(context, "mlflow")  # kedro mlflow ui's settings, tracking on or off
 
 
-def test_node_parameters_reach_kedro_mlflow_as_values_it_can_flatten(monkeypatch):
-    # Kedro hands a node's `params:` inputs over as the configs the node is annotated with.
-    logged: dict = {}
-    monkeypatch.setattr(
-        MlflowHook, "before_node_run", lambda self, n, c, inputs, a: logged.update(inputs)
-    )
-    hooks = TrackingHooks()
-    hooks._on = True
-    network = FusionNetwork.parse({"hidden": 6, "residual": True})
-    inputs = {"params:fusion.networks.two_layer": network, "parameters": {"fusion": {"networks": {
-        "two_layer": network}}}, "products": pd.DataFrame({"title": ["x"]})}  # fmt: skip
-    hooks.before_node_run(None, None, inputs, False)
-    assert logged == {
-        "params:fusion.networks.two_layer": {"hidden": 6, "residual": True},
-        "parameters": {"fusion": {"networks": {"two_layer": {"hidden": 6, "residual": True}}}},
-    }
+def test_typed_config_parameters_are_logged_key_by_key():
+    # Kedro hands a params: input whose node annotates a config over as that config;
+    # kedro-mlflow flattens only dicts, so the hook turns configs back into dicts first.
+    table = object()
+    inputs = {"params:network": FusionNetwork.parse({"hidden": 6, "residual": True}),
+              "products": table}  # fmt: skip
+    plain = parameters_as_dicts(inputs)
+    assert plain["products"] is table  # data inputs are passed as they are
+    flat = _flatten_dict({"network": plain["params:network"]}, recursive=True, sep=".")
+    assert flat == {"network.hidden": 6, "network.residual": True}
 
 
 def test_a_run_whose_outcome_cannot_be_logged_ends_failed(tmp_path, monkeypatch):

@@ -80,19 +80,16 @@ class Config(BaseModel):
             raise ConfigError(_problems(cls, error, block), f"parameters {block}") from None
 
 
-def plain(value: Any) -> Any:
-    """``value`` with every config in it as plain values (dicts, lists, numbers, text).
-
-    Kedro hands a node's ``params:`` inputs, and the ``parameters`` dataset's blocks, over as the
-    configs the nodes are annotated with; what leaves the run (MLflow parameters, the packaged
-    model's JSON) needs the values.
-    """
+def plain_value(value: Any) -> Any:
+    """``value`` with every config in it as plain data: Kedro hands a ``params:`` input whose
+    node annotates a typed config over as that config, while what is written or tracked
+    (``method.json``, MLflow parameters) wants nested dicts and lists."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, Mapping):
-        return {key: plain(item) for key, item in value.items()}
+        return {key: plain_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
+        return [plain_value(item) for item in value]
     return value
 
 
