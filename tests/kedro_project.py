@@ -4,6 +4,7 @@ editable install, so the copy holds only conf/, pyproject.toml, an empty src/ an
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,3 +50,9 @@ def kedro(project: Path, *args: str, **environment: str) -> subprocess.Completed
         [str(KEDRO_CLI), *args], cwd=project, env=kedro_environment(**environment),
         capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
+
+
+def makefile_default(variable: str) -> str:
+    """A variable's default in the project's Makefile (``SERVE_PORT ?= 5001`` -> ``5001``)."""
+    makefile = (PROJECT / "Makefile").read_text(encoding="utf-8")
+    return re.search(rf"^{variable} \?= (.+)$", makefile, re.MULTILINE).group(1).strip()

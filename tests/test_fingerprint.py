@@ -1,15 +1,25 @@
 """The one fingerprint: stable digests, named parts, and a message saying what changed."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
+import pytest
 
-from rakuten_kedro.fingerprint import Fingerprint, digest, labels_digest, text_digest
+from rakuten_kedro.fingerprint import (
+    Fingerprint,
+    data_fingerprint,
+    digest,
+    labels_digest,
+    text_digest,
+)
 
 
-def products(changes: dict | None = None) -> pd.DataFrame:
+def products(changes: dict | None = None, **columns: list) -> pd.DataFrame:
+    """Two products (plus ``columns``), with ``changes`` ({(row, column): value}) made."""
     table = pd.DataFrame(
         {"row_id": [1, 2], "title": ["Poussette", "Body"], "description": ["", "coton"]}
-    )
+    ).assign(**columns)
     for (row, column), value in (changes or {}).items():
         table.loc[row, column] = value
     return table
@@ -51,3 +61,31 @@ def test_changes_since_names_the_parts_that_differ():
     assert both.changes_since(before.as_dict()) == "settings and training text changed"
     assert after.changes_since(None) == "it was made by an older version of rakuten_kedro"
     assert after.changes_since(after.as_dict()) == "nothing changed"
+
+
+def _image_cache(pixels: dict[int, list[str]]) -> SimpleNamespace:
+    """An image cache's digest interface: per size, one content digest per row."""
+    return SimpleNamespace(row_ids=[1, 2], sizes=sorted(pixels), pixel_digests=pixels.__getitem__)
+
+
+def _labelled(changes: dict | None = None) -> pd.DataFrame:
+    return products(changes, label=[0, 1], split=["train", "val"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"products": {(1, "description"): "coton bio"}},
+        {"products": {(0, "label"): 1}},
+        {"products": {(1, "split"): "train"}},
+        {"pixels": {32: ["a", "b"], 64: ["c", "x"]}},  # one photo at one size
+    ],
+)
+def test_the_data_fingerprint_changes_with_any_text_label_split_or_photo(change):
+    pixels = {32: ["a", "b"], 64: ["c", "d"]}
+    same = data_fingerprint(_labelled(), _image_cache(pixels))
+    assert same == data_fingerprint(_labelled(), _image_cache(dict(pixels)))
+    changed = data_fingerprint(
+        _labelled(change.get("products")), _image_cache(change.get("pixels", pixels))
+    )
+    assert changed != same

@@ -1,15 +1,16 @@
 """The lineage page as a user sees it: `kedro viz build`, served over HTTP, opened in Chromium:
 its layers, its pipelines and every variant and member namespace of the grid.
 
-Needs Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it when it can) and the
-`playwright` package (test extra). `RAKUTEN_UPDATE_SCREENSHOT=1` also writes the screenshot the
-README shows (docs/images/kedro_viz.png); otherwise it goes to a temporary folder.
+Needs a browser (``tests/browser.py``). The screenshot is saved in the scratch project's
+``data/08_reporting/screenshots/``; ``RAKUTEN_UPDATE_SCREENSHOT=1`` also copies it to the one
+the README shows (docs/images/kedro_viz.png).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,24 +20,19 @@ from pathlib import Path
 import pytest
 
 from rakuten_kedro.grid import load_grid
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, missing_browser
 from tests.kedro_project import PROJECT, kedro, scratch_project
 from tests.test_project import LAYER_ORDER
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]  # fmt: skip
 PIPELINES = ["preprocessing", "text_model", "denoising", "image_model", "fusion", "ensemble",
              "reporting", "predict", "__default__"]  # fmt: skip
 README_SCREENSHOT = PROJECT / "docs" / "images" / "kedro_viz.png"
 # kedro-viz's "new feature" tour covers part of the graph on a first visit.
 NO_FEATURE_HINTS = "localStorage.setItem('KedroViz', JSON.stringify({showFeatureHints: false}))"
 
-sync_api = pytest.importorskip("playwright.sync_api")
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"Debian's Chromium is not installed ({CHROMIUM}): apt-get install chromium",
-        allow_module_level=True,
-    )
+if reason := missing_browser():
+    pytest.skip(reason, allow_module_level=True)
+from playwright.sync_api import sync_playwright  # noqa: E402 (after the skip: optional)
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +66,10 @@ def serve(folder: Path) -> Iterator[str]:
         server.server_close()
 
 
-def test_the_default_view_shows_the_layers_and_every_pipeline(viz_build: Path, tmp_path: Path):
-    update_readme = os.environ.get("RAKUTEN_UPDATE_SCREENSHOT") == "1"
-    screenshot = README_SCREENSHOT if update_readme else tmp_path / "kedro_viz.png"
-    with serve(viz_build) as url, sync_api.sync_playwright() as playwright:
+def test_the_default_view_shows_the_layers_and_every_pipeline(viz_build: Path):
+    screenshot = viz_build.parent / SCREENSHOTS / "kedro_viz.png"
+    screenshot.parent.mkdir()
+    with serve(viz_build) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         requested: list[str] = []
@@ -98,3 +94,5 @@ def test_the_default_view_shows_the_layers_and_every_pipeline(viz_build: Path, t
     assert sorted(n for n in namespaces if n.replace("_", " ") not in page_text) == []
     assert not [address for address in requested if "heap" in address]  # no analytics
     assert screenshot.read_bytes().startswith(b"\x89PNG")
+    if os.environ.get("RAKUTEN_UPDATE_SCREENSHOT") == "1":
+        shutil.copy(screenshot, README_SCREENSHOT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import mlflow
 import pytest
 from kedro_mlflow.framework.hooks.mlflow_hook import _flatten_dict
 from mlflow.utils.validation import (
@@ -130,3 +131,20 @@ def test_typed_config_parameters_are_logged_key_by_key():
     assert plain["products"] is table  # data inputs are passed as they are
     flat = _flatten_dict({"network": plain["params:network"]}, recursive=True, sep=".")
     assert flat == {"network.hidden": 6, "network.residual": True}
+
+
+def test_a_run_whose_outcome_cannot_be_logged_ends_failed(tmp_path, monkeypatch):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns.db'}")
+    run = mlflow.start_run()
+    mlflow.start_run(run_id=run.info.run_id, nested=True)  # as kedro-mlflow reopens it per node
+    hooks = TrackingHooks()
+    hooks._on, hooks.run_id, hooks._already_active_mlflow = True, run.info.run_id, False
+
+    def fail(*args: object) -> None:
+        raise TypeError("not JSON serializable")
+
+    monkeypatch.setattr(hooks, "_log_outcome", fail)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        hooks.after_pipeline_run({}, None, None)
+    assert mlflow.active_run() is None  # nothing left for MLflow to end FINISHED at exit
+    assert mlflow.MlflowClient().get_run(run.info.run_id).info.status == "FAILED"

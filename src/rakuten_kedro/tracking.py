@@ -33,7 +33,7 @@ import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro_mlflow.config.kedro_mlflow_config import KedroMlflowConfig
 from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
-from mlflow.entities import Metric, RunStatus
+from mlflow.entities import Metric
 from mlflow.utils.validation import (
     MAX_ENTITY_KEY_LENGTH,
     MAX_METRICS_PER_BATCH,
@@ -201,6 +201,7 @@ class TrackingHooks(MlflowHook):
 
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict, is_async: bool) -> None:
+        """kedro-mlflow logs the node's parameters, flattened: given as values, not configs."""
         if self._on:
             super().before_node_run(node, catalog, parameters_as_dicts(inputs), is_async)
 
@@ -217,8 +218,10 @@ class TrackingHooks(MlflowHook):
             self._stop_observing()
             try:
                 self._log_outcome(run_params, pipeline, catalog)
-            except Exception:
-                mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+            except Exception as error:
+                # kedro-mlflow's ending of a failed run: its per-node reopenings leave the run
+                # on MLflow's stack more than once, and each must end FAILED
+                super().on_pipeline_error(error, run_params, pipeline, catalog)
                 raise
         super().after_pipeline_run(run_params, pipeline, catalog)
 

@@ -2,10 +2,12 @@
 
 The shared demo run (``conftest.demo_run``) is the first tracked `kedro run`; a second one with
 another text seed follows. Then: two MLflow runs with parameters, curves, metrics, artifacts
-and a registered model each; a run with tracking switched off writes nothing; the logged model
-answers exactly as `kedro run --pipelines predict` on the same products; `mlflow models serve`
-answers real HTTP requests (base64 photos, paths, no photo, malformed records) and its latency
-is measured; the MLflow UI shows both runs in Chromium.
+and a registered model each (signature, input example, pinned requirements, no pickle); a run
+with tracking switched off writes nothing; the logged model answers exactly as
+`kedro run --pipelines predict` on the same products; `make serve` answers real HTTP requests
+(base64 photos, paths, no photo, malformed records, the README's curl example) and its latency
+is measured; the MLflow UI shows both runs in Chromium (screenshots in the project's
+``data/08_reporting/screenshots/``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,13 +24,21 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.kedro_project import PROJECT, TINY_DEMO, kedro, kedro_environment
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, missing_browser
+from tests.kedro_project import (
+    PROJECT,
+    TINY_DEMO,
+    kedro,
+    kedro_environment,
+    makefile_default,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +49,6 @@ BIN = Path(sys.executable).parent
 MODEL = "models:/rakuten_kedro/latest"
 SERVING_RESULTS = PROJECT / "benchmarks" / "results" / "serving.json"
 README_SCREENSHOT = PROJECT / "docs" / "images" / "mlflow_runs.png"
-CHROMIUM = Path("/usr/bin/chromium")
 #: Requests per batch size in the latency measurement (a shared 2-core CPU: kept short).
 LATENCY_REPEATS = {1: 10, 32: 5, 100: 3}
 
@@ -124,7 +134,9 @@ def test_final_metrics_and_artifacts_are_those_of_the_run(client, method_runs, t
             "data/08_reporting/confusion_matrix.png", "data/08_reporting/results_table.md",
             "data/03_primary/label_issues.csv"} <= artifacts  # fmt: skip
     card = Path(client.download_artifacts(latest.info.run_id, "data/08_reporting/model_card.md"))
-    assert "## Known limits" in card.read_text() and "Worst 5 classes" in card.read_text()
+    text = card.read_text(encoding="utf-8")  # its sections: tests/reporting/test_model_card.py
+    assert text == (two_runs / "data/08_reporting/model_card.md").read_text(encoding="utf-8")
+    assert "Worst 5 classes" in text and "## Known limits" in text
 
 
 def test_each_run_logs_and_registers_the_method_as_one_model(client, method_runs):
@@ -132,6 +144,23 @@ def test_each_run_logs_and_registers_the_method_as_one_model(client, method_runs
     assert sorted(version.run_id for version in versions) == sorted(
         run.info.run_id for run in method_runs
     )
+
+
+def test_the_model_has_a_signature_an_example_pinned_requirements_and_no_pickle(two_runs):
+    info = mlflow.models.get_model_info(MODEL)
+    inputs = {column.name: column.required for column in info.signature.inputs}
+    assert inputs == {"title": True, "description": False, "image": False,
+                      "image_path": False, "productid": False, "imageid": False}  # fmt: skip
+    assert {"prdtypecode", "category", "probability", "top3_prdtypecode", "answered_from"} <= set(
+        info.signature.outputs.input_names()
+    )
+    folder = Path(mlflow.artifacts.download_artifacts(MODEL))
+    example = mlflow.models.Model.load(folder).load_input_example(folder)
+    assert example["title"].tolist() == ["Poussette canne pliable", "Roman policier en poche"]
+    requirements = (folder / "requirements.txt").read_text().split()
+    assert f"torch=={version('torch')}" in requirements
+    assert all("==" in line for line in requirements), requirements
+    assert not [p for p in folder.rglob("*") if p.suffix in {".pkl", ".pickle", ".pt", ".pth"}]
 
 
 def test_tracking_switched_off_writes_nothing(two_runs, client):
@@ -271,9 +300,15 @@ def records(request: pd.DataFrame) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def served(two_runs) -> Iterator[str]:
-    command = [str(BIN / "mlflow"), "models", "serve", "-m", MODEL, "--env-manager", "local",
-               "--host", "127.0.0.1", "--port", "{port}", "--workers", "1"]  # fmt: skip
-    with server(command, two_runs, "/ping") as url:
+    """`make serve` in the demo project, on a free port: the project's Makefile, with a
+    ``.venv`` that is the test's own (its install step already done)."""
+    shutil.copy(PROJECT / "Makefile", two_runs / "Makefile")
+    venv = two_runs / ".venv"
+    venv.mkdir(exist_ok=True)
+    if not (venv / "bin").exists():
+        (venv / "bin").symlink_to(BIN, target_is_directory=True)
+    (venv / ".installed").touch()  # newer than pyproject.toml: make installs nothing
+    with server(["make", "serve", "SERVE_PORT={port}"], two_runs, "/ping") as url:
         yield url
 
 
@@ -304,8 +339,10 @@ def readme_curl_example() -> str:
 
 
 def test_the_readme_curl_example_gets_top_3_codes(served, two_runs):
-    port = served.rsplit(":", 1)[1]
-    command = readme_curl_example().replace("127.0.0.1:5001", f"127.0.0.1:{port}")
+    documented = f"http://127.0.0.1:{makefile_default('SERVE_PORT')}/invocations"
+    example = readme_curl_example()
+    assert documented in example  # the port `make serve` listens on
+    command = example.replace(documented, f"{served}/invocations")
     result = subprocess.run(["bash", "-c", command], cwd=two_runs, capture_output=True,
                             text=True, timeout=300, check=True)  # fmt: skip
     answers = json.loads(result.stdout)["predictions"]
@@ -353,8 +390,8 @@ def test_serving_latency_is_measured(served, new_products, capsys):
         }
     result = {
         "benchmark": "serving",
-        "what": "POST /invocations of `mlflow models serve --env-manager local` (1 worker), "
-        "demo model, products with photos as base64 and paths; wall time per request",
+        "what": "POST /invocations of `make serve` (mlflow models serve --env-manager local, "
+        "1 worker), demo model, products with photos as base64 and paths; wall time per request",
         "measured_at_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpu_cores": os.cpu_count(), "load_average": os.getloadavg()},
         "batches": {str(size): figure for size, figure in figures.items()},
@@ -374,34 +411,37 @@ def test_serving_latency_is_measured(served, new_products, capsys):
 # The MLflow UI in a browser
 
 
-def test_the_mlflow_ui_shows_both_runs_and_their_metrics(two_runs, method_runs, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian's Chromium is not installed ({CHROMIUM}): apt-get install chromium")
-    update_readme = os.environ.get("RAKUTEN_UPDATE_SCREENSHOT") == "1"
-    screenshot = README_SCREENSHOT if update_readme else tmp_path / "mlflow_runs.png"
+def test_the_mlflow_ui_shows_both_runs_and_their_metrics(two_runs, method_runs):
+    if reason := missing_browser():
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (optional: after the skip)
+
+    screenshots = two_runs / SCREENSHOTS
+    screenshots.mkdir(exist_ok=True)
     ids = [run.info.run_id for run in method_runs]
     experiment = method_runs[0].info.experiment_id
     latest = method_runs[-1]
     command = [str(BIN / "mlflow"), "ui", "--backend-store-uri", store(two_runs), "--host",
                "127.0.0.1", "--port", "{port}", "--workers", "1"]  # fmt: skip
-    with server(command, two_runs, "/health") as url, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
+    with server(command, two_runs, "/health") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.goto(f"{url}/#/experiments/{experiment}/runs/{latest.info.run_id}")
         page.get_by_placeholder("Search metrics").fill("ensemble/")
         page.get_by_text("ensemble/macro_f1").first.wait_for(timeout=60_000)
         run_page = page.inner_text("body")
+        page.screenshot(path=str(screenshots / "mlflow_run.png"))
         page.goto(f'{url}/#/compare-runs?runs={json.dumps(ids)}&experiments=["{experiment}"]')
         page.get_by_text("Comparing 2 Runs").wait_for(timeout=60_000)
         page.get_by_role("button", name="Close").first.click()  # the assistant panel
         page.wait_for_timeout(2000)  # the plot settles
         compare_page = page.inner_text("body")
-        page.screenshot(path=str(screenshot))
+        page.screenshot(path=str(screenshots / "mlflow_runs.png"))
         browser.close()
     assert str(latest.data.metrics["ensemble/macro_f1"]) in run_page
     assert all(run_id in compare_page for run_id in ids)
     assert "text_transformer.training.seed" in compare_page  # the parameter the runs differ in
-    assert screenshot.read_bytes().startswith(b"\x89PNG")
+    for name in ("mlflow_run.png", "mlflow_runs.png"):
+        assert (screenshots / name).read_bytes().startswith(b"\x89PNG")
+    if os.environ.get("RAKUTEN_UPDATE_SCREENSHOT") == "1":
+        shutil.copy(screenshots / "mlflow_runs.png", README_SCREENSHOT)

@@ -1,0 +1,57 @@
+"""The model card: each section says what the run's tables say."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rakuten_kedro.config import ModelCard
+from rakuten_kedro.reporting.model_card import model_card
+
+CODES = [10, 40, 50]
+GRID = {
+    "text": [{"name": "text_tfidf", "kind": "tfidf"}],
+    "image": [{"name": "image_dcl_clean", "training_ids": "clean", "dcl": True}],
+    "members": [
+        {"name": "m1", "text": "text_tfidf", "image": "image_dcl_clean", "network": "concat"}
+    ],
+    "headline": "ensemble",
+}
+
+
+def _card() -> str:
+    products = pd.DataFrame(
+        {"prdtypecode": [10, 10, 10, 40, 40, 50], "split": ["train"] * 4 + ["val"] * 2}
+    )
+    results = {"text": {"macro_f1": 0.5}, "ensemble": {"macro_f1": 0.8}}
+    validation = pd.DataFrame(
+        {"label": [0, 1, 2, 2], "ensemble": [0, 1, 1, 1], "text": [0, 0, 0, 0]}
+    )  # the ensemble never finds code 50
+    denoising = {"n_train": 4, "n_flagged": 2, "n_dropped": 1,
+                 "flagged": {"precision": 0.5, "recall": 1.0}}  # fmt: skip
+    image_metrics = {"image_dcl_clean": {"training": {"stage1": {"seconds": 60.0},
+                                                      "stage2": {"seconds": 120.0}}}}  # fmt: skip
+    options = ModelCard(data_source="demo", worst_classes=2)
+    return model_card(products, results, validation, CODES, denoising, GRID, options,
+                      image_metrics)  # fmt: skip
+
+
+def test_the_card_has_every_section_in_order():
+    sections = [line for line in _card().splitlines() if line.startswith("## ")]
+    assert sections == ["## Data", "## Method", "## Validation scores (%)", "## Denoising",
+                        "## Training", "## Intended use", "## Known limits"]  # fmt: skip
+
+
+def test_data_classes_worst_classes_denoising_and_training_time_are_the_runs():
+    card = _card()
+    assert "- Source: `demo`; 6 labelled products: 4 train, 2 val" in card
+    assert "3 codes; rows per code, most first: 10: 3, 40: 2, 50: 1" in card
+    assert "Worst 2 classes of the best method (`ensemble`), F1 %:" in card
+    worst = card.split("|---:|---|---:|\n")[1].splitlines()[:2]
+    assert [row.split(" | ")[0] for row in worst] == ["| 50", "| 40"]
+    assert worst[0].endswith("| 0.0 |") and worst[1].endswith("| 50.0 |")
+    assert "cleanlab flagged 2 of 4 training products; the image model's training set drops 1" in (
+        card
+    )
+    assert "precision 50 %, recall 100 %" in card
+    assert "Image training time (both stages of every image variant): 3.0 min" in card
+    assert "`m1`: `text_tfidf` + `image_dcl_clean`, network `concat`" in card
