@@ -7,8 +7,15 @@ BIN := $(VENV)/bin
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
+export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: demo test install lint viz jupyter benchmarks gpu-check clean-outputs
+# Where `kedro run` records its MLflow runs (conf/base/mlflow.yml) and what `make serve` serves.
+MLFLOW_STORE ?= sqlite:///mlruns.db
+MODEL ?= models:/rakuten_kedro/latest
+SERVE_PORT ?= 5001
+UI_PORT ?= 5000
+
+.PHONY: demo test install lint viz jupyter benchmarks gpu-check clean-outputs serve mlflow-ui
 
 demo: install  ## run the whole method end to end on the demo data (CPU, minutes)
 	$(BIN)/kedro run
@@ -33,6 +40,13 @@ viz: install  ## static kedro-viz build into build/ (works offline)
 
 jupyter: install
 	$(BIN)/kedro jupyter lab
+
+serve: install  ## answer POST http://127.0.0.1:$(SERVE_PORT)/invocations with the latest registered model
+	PATH="$(abspath $(BIN)):$$PATH" MLFLOW_TRACKING_URI=$(MLFLOW_STORE) $(BIN)/mlflow models serve -m $(MODEL) \
+	  --env-manager local --host 127.0.0.1 --port $(SERVE_PORT)
+
+mlflow-ui: install  ## the MLflow UI on the project's runs, http://127.0.0.1:$(UI_PORT)
+	PATH="$(abspath $(BIN)):$$PATH" MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri $(MLFLOW_STORE) --host 127.0.0.1 --port $(UI_PORT)
 
 benchmarks: install
 	$(BIN)/python benchmarks/run_all.py

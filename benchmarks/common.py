@@ -3,6 +3,8 @@
 Every script calls :func:`start` first (records the load average before any work), builds its
 rows with :func:`row`, and ends with :func:`finish`, which prints a table and writes
 ``benchmarks/results/<name>.json`` with the machine, the load, the peak memory and the rows.
+Parameter blocks come from ``conf/`` as a run reads them (:func:`params`, the tests' reader),
+with the benchmark's sizes as overrides.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ from rakuten_kedro.pipelines.preprocessing.nodes import (
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
+# The scripts run from benchmarks/; the project's parameter reader is the tests' (tests.params).
+sys.path.append(str(PROJECT))
+from tests.params import parameters, params  # noqa: E402, F401 - the scripts read them here
+
 RESULTS_DIR = BENCH_DIR / "results"
 #: Generated inputs are kept here between scripts (one folder per demo size).
 SCRATCH = Path(
@@ -270,7 +276,7 @@ def demo_products(folder: Path) -> Any:
 
     raw = RakutenRawDataset(source="challengedata", raw_dir=str(folder), subset="train").load()
     return split_train_validation(
-        clean_products(raw), encode_labels(), {"validation_fraction": 0.1, "seed": 2020}
+        clean_products(raw), encode_labels(), params("preprocessing.split")
     )
 
 
@@ -279,6 +285,7 @@ def image_cache(products: Any, sizes: tuple[int, ...] = (32, 64)) -> Any:
 
     folder = SCRATCH / f"cache_{len(products)}_{'_'.join(map(str, sizes))}"
     dataset = ImageCacheDataset(path=str(folder))
-    spec = describe_image_cache(products, {"sizes": list(sizes), "on_bad_image": "placeholder"})
+    options = params("preprocessing.image_cache", sizes=list(sizes), on_bad_image="placeholder")
+    spec = describe_image_cache(products, options)
     dataset.save(spec)
     return dataset.load()

@@ -180,24 +180,24 @@ def _save(case: Case, **tables: pd.DataFrame) -> None:
         table.to_parquet(case.work / f"{name}.parquet")
 
 
-def _members() -> list:
-    from rakuten_kedro.fusion.members import parse_members  # noqa: PLC0415
+def _grid() -> Any:
+    """The experiment grid of ``--env rakuten`` (its members, variants and headline)."""
+    from rakuten_kedro.grid import parse_grid  # noqa: PLC0415
 
-    params = planning.load_parameters()
-    return parse_members(params["ensemble"]["members"], params["fusion"]["networks"])
+    return parse_grid(planning.load_parameters(), environment=planning.ENV)
 
 
 def _model_outputs(case: Case) -> dict[str, Any]:
     """Validation and test probabilities of every text and image variant of the members."""
-    from rakuten_kedro.fusion.tables import probs_table, validation_rows  # noqa: PLC0415
     from rakuten_kedro.pipelines.preprocessing.nodes import encode_labels  # noqa: PLC0415
+    from rakuten_kedro.tables import probs_table, validation_rows  # noqa: PLC0415
 
     products, test = _table(case, "products"), _table(case, "test_products")
     codes = encode_labels()["codes"]
     val_ids, val_labels = validation_rows(products)
     test_ids = test["row_id"].to_numpy(dtype=np.int64)
     test_labels = np.random.default_rng(0).integers(0, len(codes), len(test_ids))
-    variants = sorted({v for m in _members() for v in (m.text, m.image)})
+    variants = sorted({v for m in _grid().members for v in (m.text, m.image)})
     outputs: dict[str, Any] = {"products": products, "test_products": test, "codes": codes}
     # The stages after the models only need tables of the right shape: their cost does not
     # depend on the values (speed is measured here, not scores).
@@ -321,8 +321,7 @@ def stage_fusion_cv(case: Case) -> dict[str, dict]:
 
     outputs = _model_outputs(case)
     params = planning.load_parameters()["fusion"]
-    member = _members()[0]
-    network = params["networks"][member.network]
+    member = _grid().headline_member
     n_val = int((outputs["products"]["split"] == "val").sum())
     parts: dict[str, dict] = {}
     with measured(parts, "fusion_cv", n_val):
@@ -340,30 +339,25 @@ def stage_fusion_cv(case: Case) -> dict[str, dict]:
             inputs["val_labels"],
             folds["fold"].to_numpy(),  # in validation-row order, as the inputs
             num_classes=len(outputs["codes"]),
-            hidden=int(network.get("hidden") or 0),
-            residual=bool(network.get("residual", False)),
+            network=params["networks"][member.network],
+            training=params["training"],
+            epoch_selection=params["cross_validation"]["epoch_selection"],
             test_inputs=inputs["test_inputs"],
-            epoch_selection=params["cross_validation"].get("epoch_selection", "inner"),
-            **params["training"],
         )
     return parts
 
 
 def stage_ensemble(case: Case) -> dict[str, dict]:
-    from rakuten_kedro.fusion.tables import (  # noqa: PLC0415
-        predictions_table,
-        probs_matrix,
-        probs_table,
-    )
     from rakuten_kedro.pipelines.ensemble.nodes import (  # noqa: PLC0415
         make_submission,
         vote_test,
         vote_validation,
     )
+    from rakuten_kedro.tables import predictions_table, probs_matrix, probs_table  # noqa: PLC0415
 
     outputs = _model_outputs(case)
     codes, test = outputs["codes"], outputs["test_products"]
-    members = _members()
+    members = _grid().members
     # A member's outputs have the shape of its inputs: reuse its text variant's tables.
     val_tables = [outputs[f"{m.text}.val_probs"] for m in members]
     test_tables = []
@@ -383,15 +377,15 @@ def stage_ensemble(case: Case) -> dict[str, dict]:
 
 
 def stage_reporting(case: Case) -> dict[str, dict]:
-    from rakuten_kedro.fusion.tables import predictions_table, probs_matrix  # noqa: PLC0415
     from rakuten_kedro.pipelines.reporting import nodes  # noqa: PLC0415
     from rakuten_kedro.pipelines.reporting.pipeline import method_sources  # noqa: PLC0415
+    from rakuten_kedro.tables import predictions_table, probs_matrix  # noqa: PLC0415
 
     outputs = _model_outputs(case)
     codes, products = outputs["codes"], outputs["products"]
     any_val_probs = next(v for k, v in outputs.items() if k.endswith(".val_probs"))
     tables = {}
-    for method, dataset in method_sources(_members()).items():
+    for method, dataset in method_sources(_grid()).items():
         table = outputs.get(dataset, any_val_probs)
         if dataset.endswith("val_predictions"):
             labels = probs_matrix(table, codes).argmax(axis=1)
@@ -417,21 +411,21 @@ def stage_predict(case: Case) -> dict[str, dict]:
 
     from rakuten_kedro.datasets.image_cache import ImageCacheDataset  # noqa: PLC0415
     from rakuten_kedro.datasets.new_products import NewProductsDataset  # noqa: PLC0415
-    from rakuten_kedro.fusion.predict import (  # noqa: PLC0415
-        ensemble_with_text_fallback,
-        fold_ensemble_predict,
-        top_k_table,
-    )
     from rakuten_kedro.models.fusion import build_decision_fold_ensemble  # noqa: PLC0415
-    from rakuten_kedro.pipelines.predict.nodes import describe_new_photos  # noqa: PLC0415
+    from rakuten_kedro.pipelines.fusion.nodes import fuse_member  # noqa: PLC0415
+    from rakuten_kedro.pipelines.predict.nodes import (  # noqa: PLC0415
+        describe_new_photos,
+        predict_new_products,
+    )
     from rakuten_kedro.pipelines.preprocessing.nodes import (  # noqa: PLC0415
         clean_products,
         encode_labels,
     )
+    from rakuten_kedro.tables import probs_table  # noqa: PLC0415
 
-    params = planning.load_parameters()
-    members = _members()
-    codes = encode_labels()["codes"]
+    params, grid = planning.load_parameters(), _grid()
+    encoding = encode_labels()
+    codes = encoding["codes"]
     folds = int(params["fusion"]["cross_validation"]["n_folds"])
     networks = params["fusion"]["networks"]
     torch.manual_seed(0)  # untrained fold networks: inference speed does not depend on weights
@@ -440,44 +434,50 @@ def stage_predict(case: Case) -> dict[str, dict]:
             folds,
             2 * len(codes),
             len(codes),
-            int(networks[m.network]["hidden"] or 0),
-            bool(networks[m.network].get("residual", False)),
+            networks[m.network]["hidden"],
+            networks[m.network]["residual"],
         )
-        for m in members
+        for m in grid.members
     }
-    # The text and image models run on a GPU (see gpu_check.py; TF-IDF: tfidf_predict).
-    labels = np.random.default_rng(1).integers(0, len(codes), case.n_test)
-    variants = sorted({v for m in members for v in (m.text, m.image)})
+    # The text and image models run on a GPU (see gpu_check.py; TF-IDF: tfidf_predict): their
+    # probability tables, as their inference nodes write them, are made before the clock starts.
+    new_products = NewProductsDataset(input_dir=str(case.data))
+    row_ids = new_products.load()["row_id"].to_numpy(dtype=np.int64)
+    labels = np.random.default_rng(1).integers(0, len(codes), len(row_ids))
     rng = np.random.default_rng(2020)
-    model_probs = {variant: synthetic_probs(labels, 0.8, rng) for variant in variants}
+    model_probs = {
+        variant: probs_table(row_ids, synthetic_probs(labels, 0.8, rng), codes)
+        for variant in sorted({v for m in grid.members for v in (m.text, m.image)})
+    }
     cache_folder = case.work / "cache_predict"
     shutil.rmtree(cache_folder, ignore_errors=True)
-    cache_options = {"sizes": list(DEMO_CACHE_SIZES)}
+    cache_options = {**params["preprocessing"]["image_cache"], "sizes": list(DEMO_CACHE_SIZES)}
+    predict_options = {**params["predict"], "input_dir": str(case.data)}
     parts: dict[str, dict] = {}
-    # The predict nodes' work, through the functions they call (node signatures carry run
-    # bookkeeping that changes more often than the work).
+    # The predict pipeline's nodes after the models: read, clean, photos, each member's fold
+    # networks, the vote with its text fallback and top-k.
     with measured(parts, "predict", case.n_test):
-        new_products = clean_products(NewProductsDataset(input_dir=str(case.data)).load())
+        cleaned = clean_products(new_products.load())
         cache_dataset = ImageCacheDataset(path=str(cache_folder))
-        cache_dataset.save(describe_new_photos(new_products, cache_options))
-        issues = cache_dataset.load().issues
-        members_out = [
-            fold_ensemble_predict(
-                fusion_models[m.name], [model_probs[m.text], model_probs[m.image]]
+        cache_dataset.save(describe_new_photos(cleaned, cache_options))
+        member_tables = []
+        for member in grid.members:
+            probs, votes = fuse_member(
+                fusion_models[member.name],
+                model_probs[member.text],
+                model_probs[member.image],
+                encoding,
             )
-            for m in members
-        ]
-        row_ids = new_products["row_id"].to_numpy(dtype=np.int64)
-        has_photo = ~np.isin(row_ids, issues["row_id"].to_numpy(dtype=np.int64))
-        predicted, probs = ensemble_with_text_fallback(
-            [votes for votes, _ in members_out],
-            [member_probs for _, member_probs in members_out],
-            model_probs[members[0].text],
-            has_photo,
-        )
-        top_k_table(row_ids, predicted, probs, codes).to_csv(
-            case.work / "predictions.csv", index=False
-        )
+            member_tables += [votes, probs]
+        predict_new_products(
+            cleaned,
+            cache_dataset.load(),
+            encoding,
+            predict_options,
+            "untrained models (benchmark)",
+            model_probs[grid.headline_member.text],
+            *member_tables,
+        ).to_csv(case.work / "predictions.csv", index=False)
     return parts
 
 

@@ -14,12 +14,11 @@ import os
 
 import common
 import torch
-
-from rakuten_kedro.models.image import build_image_classifier
+from image_training import resnet18
 
 
 def resnet_steps(threads: int, steps: int = 2):
-    model = build_image_classifier(depth=18, num_classes=27).train()
+    model = resnet18().train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     images = torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     labels = torch.randint(0, 27, (64,), generator=torch.Generator().manual_seed(0))

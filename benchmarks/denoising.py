@@ -15,17 +15,19 @@ import time
 
 import common
 import numpy as np
-from image_training import AUGMENT, RUN, stage
+from image_training import RUN
 
 from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.vision.denoise import out_of_fold_probs, rank_label_issues
 
 
 def main(argv: list[str] | None = None) -> dict:
+    base = common.params("denoising")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=600, help="labelled products")
-    parser.add_argument("--folds", type=int, default=4, help="conf/base: 4")
-    parser.add_argument("--epochs", type=int, default=1, help="epochs per fold (conf/base: 4)")
+    parser.add_argument("--folds", type=int, default=4, help=f"conf/base: {base['folds']}")
+    epochs = base["train"]["epochs"]
+    parser.add_argument("--epochs", type=int, default=1, help=f"per fold (conf/base: {epochs})")
     args = parser.parse_args(argv)
     common.start("denoising")
 
@@ -34,18 +36,17 @@ def main(argv: list[str] | None = None) -> dict:
     split = products["split"].to_numpy()
     labels = products["label"].to_numpy()
     train, val = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
-    folds = assign_folds(labels[train], args.folds, 2020)
-    params = {"model": {"depth": 18}, "train": stage(32, args.epochs, 64), "augment": AUGMENT,
-              "run": RUN}  # fmt: skip
+    settings = common.params("denoising", folds=args.folds, train={"epochs": args.epochs}, run=RUN)
+    folds = assign_folds(labels[train], settings["folds"], settings["seed"])
     t0 = time.perf_counter()
     probs = out_of_fold_probs(
         cache.images(32), train, labels[train], folds, val_positions=val,
-        val_labels=labels[val], num_classes=27, params=params,
+        val_labels=labels[val], num_classes=27, params=settings,
     )  # fmt: skip
     cv_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
-    rank_label_issues(labels[train], probs, filter_by="prune_by_noise_rate",
-                      ranked_by="normalized_margin")  # fmt: skip
+    rank_label_issues(labels[train], probs, filter_by=settings["filter_by"],
+                      ranked_by=settings["ranked_by"])  # fmt: skip
     rank_seconds = time.perf_counter() - t0
     rows = [
         common.row(

@@ -3,8 +3,9 @@
 Inputs are synthetic text and image class probabilities (27 + 27 columns) of ``--rows``
 validation rows (the demo's validation split has ~300), peaked on the true label with some
 mistakes, as the fusion pipeline would stack them. Times ``cross_validate_decision_fusion``
-with the ``conf/base`` settings (8 folds, 40 epochs, batch 64, residual 2-layer net), the
-1-layer net, and the logistic-regression stacking baseline on the same folds.
+with the ``conf/base`` settings (8 folds, 40 epochs, batch 64, residual 2-layer net, epochs
+chosen on an inner fold), the 1-layer net, and the logistic-regression stacking baseline on the
+same folds.
 
     python benchmarks/fusion.py [--rows 300] [--epochs 40]
 """
@@ -48,13 +49,16 @@ def main(argv: list[str] | None = None) -> dict:
     test = np.hstack(
         [synthetic_probs(test_labels, 0.8, rng), synthetic_probs(test_labels, 0.6, rng)]
     )
-    folds = assign_folds(labels, args.folds, 2020)
+    fusion = common.params("fusion", training={"epochs": args.epochs})
+    cross_validation = fusion["cross_validation"]
+    folds = assign_folds(labels, args.folds, cross_validation["seed"])
     rows = []
-    for name, hidden in (("2-layer (hidden 6)", 6), ("1-layer", 0)):
+    for name, network in (("2-layer (hidden 6)", "two_layer"), ("1-layer", "one_layer")):
         t0 = time.perf_counter()
         cross_validate_decision_fusion(
-            inputs, labels, folds, num_classes=27, hidden=hidden, residual=True,
-            test_inputs=test, epochs=args.epochs, lr=0.01, batch_size=64, seed=2020, cpu=True,
+            inputs, labels, folds, num_classes=27, network=fusion["networks"][network],
+            training=fusion["training"], epoch_selection=cross_validation["epoch_selection"],
+            test_inputs=test,
         )  # fmt: skip
         seconds = time.perf_counter() - t0
         rows.append(
@@ -65,7 +69,11 @@ def main(argv: list[str] | None = None) -> dict:
             )
         )  # fmt: skip
     t0 = time.perf_counter()
-    cross_validate_stacking(inputs, labels, folds, num_classes=27, test_inputs=test)
+    cross_validate_stacking(
+        inputs, labels, folds, num_classes=27, settings=fusion["stacking"],
+        epoch_selection=cross_validation["epoch_selection"], seed=cross_validation["seed"],
+        test_inputs=test,
+    )  # fmt: skip
     rows.append(common.row("stacking (logistic regression) CV", time.perf_counter() - t0, "s"))
     return common.finish(rows, params=vars(args))
 

@@ -33,14 +33,14 @@ import planning
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from rakuten_kedro import config
 from rakuten_kedro.codes import PRDTYPECODES
 from rakuten_kedro.models.image import ResNetClassifier
 from rakuten_kedro.models.text import TextClassifier, text_logits, text_loss
 from rakuten_kedro.training.loop import COMPILE_BACKEND, resolve_mixed_precision
-from rakuten_kedro.vision.augment import AugmentConfig
 from rakuten_kedro.vision.data import CachedImageDataset, image_loader
 from rakuten_kedro.vision.train import (
-    DCLConfig,
+    ImageInputs,
     dcl_loss_fn,
     logits_fn,
     plain_loss_fn,
@@ -195,10 +195,10 @@ class Context:
     sizes: Sizes
     peak_tflops: float | None
     scratch: Path
-    text_training: dict  # text_transformer.training of conf/rakuten
-    image_stage: dict  # image_dcl_clean.stage1 (optimiser settings)
-    augment: dict  # image_dcl_clean.augment
-    dcl_params: dict  # image_dcl_clean.stage2.dcl
+    text_training: config.TextTraining  # text_transformer.training of --env rakuten
+    image_stage: config.Stage  # image_dcl_clean.stage1 (optimiser settings)
+    augment: config.Augment  # image_dcl_clean.augment
+    dcl: config.DCL  # image_dcl_clean.stage2.dcl
 
     def autocast(self) -> Any:
         return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None)
@@ -287,7 +287,7 @@ def text_batch(ctx: Context, model: TextClassifier, batch: int) -> dict[str, tor
 def image_model(ctx: Context, depth: int, dcl: bool = False) -> ResNetClassifier:
     """A ResNet classifier (random weights), channels-last on a GPU as the training does."""
     torch.manual_seed(0)
-    grid = DCLConfig.from_params(ctx.dcl_params).grid if dcl else None
+    grid = ctx.dcl.grid if dcl else None
     model = ResNetClassifier(depth, len(PRDTYPECODES), dcl_grid=grid).to(ctx.device)
     if ctx.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -363,13 +363,11 @@ def text_train(ctx: Context, compiled: bool = False) -> dict[str, Any]:
     model = text_model(ctx).train()
     training = ctx.text_training
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=training["lr"], weight_decay=training["weight_decay"]
+        model.parameters(), lr=training.lr, weight_decay=training.weight_decay
     )
     batch = text_batch(ctx, model, ctx.sizes.text_batch)
     net = _compiled(ctx, model, compiled)
-    step = train_step(
-        ctx, net, optimizer, text_loss, batch, max_grad_norm=training.get("max_grad_norm")
-    )
+    step = train_step(ctx, net, optimizer, text_loss, batch, max_grad_norm=training.max_grad_norm)
     return throughput_record(
         ctx,
         step,
@@ -401,18 +399,17 @@ def image_train(  # noqa: PLR0913 - one stage per combination
     torch.backends.cudnn.benchmark = cudnn_benchmark
     try:
         model = image_model(ctx, depth, dcl=dcl_model).train()
-        augment = AugmentConfig.from_params(ctx.augment, size)
-        dcl = DCLConfig.from_params(ctx.dcl_params)
-        loss_fn = dcl_loss_fn(augment, dcl) if dcl_loss else plain_loss_fn(augment)
+        inputs = ImageInputs(ctx.augment, size)
+        loss_fn = dcl_loss_fn(inputs, ctx.dcl) if dcl_loss else plain_loss_fn(inputs)
         optimizer, _ = sgd_with_step_decay(
             model,
-            lr=ctx.image_stage["lr"],
-            momentum=ctx.image_stage["momentum"],
-            weight_decay=ctx.image_stage["weight_decay"],
+            lr=ctx.image_stage.lr,
+            momentum=ctx.image_stage.momentum,
+            weight_decay=ctx.image_stage.weight_decay,
             steps_per_epoch=1,
-            lr_step_epochs=ctx.image_stage["lr_step_epochs"],
-            lr_gamma=ctx.image_stage["lr_gamma"],
-            head_lr_multiplier=dcl.head_lr_multiplier,
+            lr_step_epochs=ctx.image_stage.lr_step_epochs,
+            lr_gamma=ctx.image_stage.lr_gamma,
+            head_lr_multiplier=ctx.dcl.head_lr_multiplier,
         )
         batch = image_batch(ctx, size, batch_size)
         step = train_step(ctx, _compiled(ctx, model, compiled), optimizer, loss_fn, batch)
@@ -431,7 +428,7 @@ def image_train(  # noqa: PLR0913 - one stage per combination
 def image_inference(ctx: Context, depth: int, size: int, batch_size: int) -> dict[str, Any]:
     model = image_model(ctx, depth)
     batch = image_batch(ctx, size, batch_size)
-    run = inference(ctx, model, logits_fn(AugmentConfig.from_params(ctx.augment, size)), batch)
+    run = inference(ctx, model, logits_fn(ImageInputs(ctx.augment, size)), batch)
     return throughput_record(ctx, run, batch_size, unit="images/s", flops_step=run)
 
 
@@ -757,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     params = planning.load_parameters()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    precision = resolve_mixed_precision("auto") if device.type == "cuda" else "bf16"
+    precision = resolve_mixed_precision("auto", device) if device.type == "cuda" else "bf16"
     sizes = smoke_sizes() if args.smoke else full_sizes(params)
     common.start("gpu_check")
     deadline = time.perf_counter() + sizes.total_seconds
@@ -768,10 +765,10 @@ def main(argv: list[str] | None = None) -> int:
             sizes=sizes,
             peak_tflops=peak_bf16_tflops(device_name) if device.type == "cuda" else None,
             scratch=Path(scratch),
-            text_training=params["text_transformer"]["training"],
-            image_stage=params["image_dcl_clean"]["stage1"],
-            augment=params["image_dcl_clean"]["augment"],
-            dcl_params=params["image_dcl_clean"]["stage2"]["dcl"],
+            text_training=config.TextTraining.parse(params["text_transformer"]["training"]),
+            image_stage=config.Stage.parse(params["image_dcl_clean"]["stage1"]),
+            augment=config.Augment.parse(params["image_dcl_clean"]["augment"]),
+            dcl=config.DCL.parse(params["image_dcl_clean"]["stage2"]["dcl"]),
         )
         if device.type == "cuda" and ctx.peak_tflops is None:
             print(f"peak bf16 TFLOP/s of {device_name!r} unknown: no utilisation figures")

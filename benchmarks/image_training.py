@@ -17,33 +17,34 @@ import time
 import common
 import numpy as np
 
-from rakuten_kedro.models.image import build_image_classifier
+from rakuten_kedro.codes import PRDTYPECODES
+from rakuten_kedro.models.image import ResNetClassifier, build_image_classifier
 from rakuten_kedro.vision.train import fit_image_classifier, predict_image_classifier
 
-AUGMENT = {"crop_fraction": 0.875, "rotation_degrees": 15, "hflip": True}
-RUN = {"cpu": True, "progress": False, "seed": 2020, "mixed_precision": "no"}
-DCL = {
-    "enabled": True,
-    "grid": 7,
-    "window": 2,
-    "head_lr_multiplier": 10,
-    "loss_weights": {"classification": 1.0, "adversarial": 1.0, "alignment": 1.0},
-}
+#: How every benchmark runs a ResNet: on the CPU, full precision, no progress bars.
+RUN = {"cpu": True, "progress": False, "mixed_precision": "no"}
 
 
-def stage(size: int, epochs: int, batch_size: int) -> dict:
+def resnet18() -> ResNetClassifier:
+    """The demo's image model (``image_dcl_clean.model`` of conf/base), untrained."""
+    model = common.params("image_dcl_clean.model", depth=18, weights=None, weights_path=None)
+    return build_image_classifier(model, len(PRDTYPECODES))
+
+
+def image_settings(
+    size: int, *, epochs: int, batch_size: int, eval_batch_size: int = 256
+) -> dict[str, dict]:
+    """``stage``, ``augment`` and ``run`` of ``image_dcl_clean`` (conf/base) at one input size.
+
+    Every stage is conf/base's stage 1 at the given size and batch, so the configurations
+    differ only in what is measured.
+    """
+    stage = {"cache_size": size, "input_size": size, "epochs": epochs, "batch_size": batch_size,
+             "eval_batch_size": eval_batch_size}  # fmt: skip
     return {
-        "cache_size": size,
-        "input_size": size,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "eval_batch_size": 256,
-        "lr": 0.01,
-        "momentum": 0.9,
-        "weight_decay": 1e-4,
-        "lr_step_epochs": 4,
-        "lr_gamma": 0.1,
-        "patience": None,
+        "stage": common.params("image_dcl_clean.stage1", **stage),
+        "augment": common.params("image_dcl_clean.augment"),
+        "run": common.params("image_dcl_clean.run", **RUN),
     }
 
 
@@ -59,15 +60,17 @@ def main(argv: list[str] | None = None) -> dict:
     train = np.flatnonzero(products["split"].to_numpy() == "train")
     labels = products["label"].to_numpy()[train]
     rows = []
+    dcl_settings = common.params("image_dcl_clean.stage2.dcl")
     configs = [("stage 1, 32 px, plain", 32, 64, None), ("stage 2, 64 px, plain", 64, 32, None),
-               ("stage 2, 64 px, DCL", 64, 32, DCL)]  # fmt: skip
+               ("stage 2, 64 px, DCL", 64, 32, dcl_settings)]  # fmt: skip
     for name, size, batch_size, dcl in configs:
-        model = build_image_classifier(depth=18, num_classes=27, dcl_grid=7 if dcl else None)
+        model = resnet18()
+        if dcl:
+            model.add_dcl_heads(dcl["grid"])
         t0 = time.perf_counter()
         result = fit_image_classifier(
             model, cache.images(size), train, labels, val_positions=None, val_labels=None,
-            stage=stage(size, args.epochs, batch_size), augment=AUGMENT, dcl=dcl, run=RUN,
-            name=name,
+            dcl=dcl, name=name, **image_settings(size, epochs=args.epochs, batch_size=batch_size),
         )  # fmt: skip
         seconds = time.perf_counter() - t0
         rate = max(epoch["samples_per_s"] for epoch in result.history)
@@ -81,8 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     model = result.model
     t0 = time.perf_counter()
     predict_image_classifier(
-        model, cache.images(64), np.arange(len(products)), input_size=64, augment=AUGMENT,
-        batch_size=256, run=RUN,
+        model, cache.images(64), np.arange(len(products)),
+        **image_settings(64, epochs=args.epochs, batch_size=32),
     )  # fmt: skip
     rows.append(
         common.row(

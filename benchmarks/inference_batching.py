@@ -14,10 +14,10 @@ import argparse
 
 import common
 import numpy as np
-from text_model import build
+from image_training import image_settings, resnet18
+from text_model import build, inference_settings
 
 from rakuten_kedro.codes import PRDTYPECODES
-from rakuten_kedro.models.image import build_image_classifier
 from rakuten_kedro.text.transformer import predict_texts
 from rakuten_kedro.vision.train import predict_image_classifier
 
@@ -35,21 +35,18 @@ def main(argv: list[str] | None = None) -> dict:
     model.eval()
 
     def text(batch_size: int):
-        return lambda: predict_texts(model, subset, batch_size=batch_size, cpu=True, progress=False)
+        return lambda: predict_texts(model, subset, inference_settings(batch_size))
 
     text_batched, text_single = common.compare(text(128), text(1), repeat=2)
 
     cache = common.image_cache(products)
     images = cache.images(64)
     positions = np.arange(args.rows)
-    resnet = build_image_classifier(depth=18, num_classes=27).eval()
-    augment = {"crop_fraction": 0.875, "rotation_degrees": 15, "hflip": True}
+    resnet = resnet18().eval()
 
     def image(batch_size: int):
-        return lambda: predict_image_classifier(
-            resnet, images, positions, input_size=64, augment=augment, batch_size=batch_size,
-            run={"cpu": True, "progress": False},
-        )  # fmt: skip
+        settings = image_settings(64, epochs=1, batch_size=32, eval_batch_size=batch_size)
+        return lambda: predict_image_classifier(resnet, images, positions, **settings)
 
     image_batched, image_single = common.compare(image(256), image(1), repeat=2)
     rows = [

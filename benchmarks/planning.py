@@ -1,6 +1,6 @@
 """Planning table: wall time, GPU memory and disk of each stage on the full challenge data.
 
-Multiplies the work each stage does with the ``conf/rakuten`` parameters (products, epochs,
+Multiplies the work each stage does with the ``--env rakuten`` parameters (products, epochs,
 folds, image sizes) by a throughput per stage. Every figure is an **estimate** (``FIGURES``:
 public reference figures for one H100 in bf16, scaled by FLOPs; see each source) until a
 measured one replaces it, which ``benchmarks/gpu_check.py`` does on a GPU:
@@ -22,13 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import common
-import yaml
 
-RAKUTEN_CONF = common.PROJECT / "conf" / "rakuten"
+from rakuten_kedro.grid import parse_grid
+
+#: The environment of the full challenge data.
+ENV = "rakuten"
 #: The challenge's labelled products and test products (challengedata.ens.fr).
 N_LABELLED, N_TEST = 84_916, 13_812
 #: Training rows the paper's denoising removes (10 % of cleanlab's ranked issues).
 DROPPED_BY_DENOISING = 2_120
+#: One float32 copy of each network's weights, GB (parameters and buffers × 4 bytes). A trained
+#: model is saved once in data/06_models/<variant>/, and its finished training's checkpoint
+#: (best weights and history, data/06_models/checkpoints/) holds one more copy, unless
+#: ``checkpoints.keep_finished: false`` deletes it after the run; the denoising folds keep only
+#: their checkpoints.
+WEIGHTS_GB = {"camembert-base": 0.44, "ResNet50": 0.094, "ResNet152": 0.233}
 
 
 @dataclass(frozen=True)
@@ -66,11 +74,8 @@ UNIT_SHORT = {"images/s": "img/s", "originals/s": "originals/s", "photos/s": "ph
 
 
 def load_parameters() -> dict:
-    """Every ``parameters_*.yml`` of ``conf/rakuten`` merged (YAML anchors resolved)."""
-    merged: dict = {}
-    for path in sorted(RAKUTEN_CONF.glob("parameters_*.yml")):
-        merged.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    return merged
+    """The parameters of ``kedro run --env rakuten`` (conf/rakuten merged over conf/base)."""
+    return common.parameters(ENV)
 
 
 def plan(params: dict, figures: dict[str, Figure]) -> list[dict]:
@@ -86,24 +91,27 @@ def plan(params: dict, figures: dict[str, Figure]) -> list[dict]:
         (f"image cache ({' + '.join(map(str, sizes))} px, memory-mapped)", "preprocessing",
          "cache", N_LABELLED + N_TEST, cache_gb),
         (f"`text_transformer` (camembert-base, ≤ {text['epochs']} epochs; early stopping ends "
-         "sooner)", "text_transformer", "text_base", n_train * text["epochs"], 0.5),
+         "sooner)", "text_transformer", "text_base", n_train * text["epochs"],
+         2 * WEIGHTS_GB["camembert-base"]),
         (f"denoising CV ({folds} folds × {denoise['epochs']} epochs, ResNet50 "
          f"{denoise['input_size']} px)", "denoising", "denoise_r50_224",
-         folds * denoise["epochs"] * n_train * (folds - 1) // folds, 0.1 * folds),
+         folds * denoise["epochs"] * n_train * (folds - 1) // folds,
+         folds * WEIGHTS_GB["ResNet50"]),
     ]  # fmt: skip
-    for variant, train_rows in (("image_dcl_clean", kept), ("image_plain_noisy", n_train)):
-        stage1, stage2 = params[variant]["stage1"], params[variant]["stage2"]
-        dcl = stage2.get("dcl", {}).get("enabled", False)
-        rows.append((f"`{variant}` stage 1 (ResNet152 {stage1['input_size']} px, "
-                     f"{stage1['epochs']} epochs)", variant, "image_224",
-                     stage1["epochs"] * train_rows, 0.25))  # fmt: skip
-        rows.append((f"`{variant}` stage 2 ({'DCL' if dcl else 'plain'} "
-                     f"{stage2['input_size']} px, {stage2['epochs']} epochs)", variant,
-                     "image_448_dcl" if dcl else "image_448", stage2["epochs"] * train_rows,
-                     0.25))  # fmt: skip
+    grid = parse_grid(params, environment=ENV)
+    for variant in grid.used_image():
+        train_rows = kept if variant.training_ids == "denoised" else n_train
+        stage1, stage2 = params[variant.name]["stage1"], params[variant.name]["stage2"]
+        rows.append((f"`{variant.name}` stage 1 (ResNet152 {stage1['input_size']} px, "
+                     f"{stage1['epochs']} epochs)", variant.name, "image_224",
+                     stage1["epochs"] * train_rows, 2 * WEIGHTS_GB["ResNet152"]))  # fmt: skip
+        rows.append((f"`{variant.name}` stage 2 ({'DCL' if variant.dcl else 'plain'} "
+                     f"{stage2['input_size']} px, {stage2['epochs']} epochs)", variant.name,
+                     "image_448_dcl" if variant.dcl else "image_448",
+                     stage2["epochs"] * train_rows, 2 * WEIGHTS_GB["ResNet152"]))  # fmt: skip
     fusion = params["fusion"]
     folds, epochs = fusion["cross_validation"]["n_folds"], fusion["training"]["epochs"]
-    members = len(params["ensemble"]["members"])
+    members = len(grid.members)
     rows.append((f"fusion CV ({members} members × {folds} folds × {epochs} epochs, CPU)",
                  "fusion", "fusion", members * member_row_epochs(params), 0.1))  # fmt: skip
     return [

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import common
 import torch
+from image_training import resnet18
 from text_model import build
 
 from rakuten_kedro.codes import PRDTYPECODES
-from rakuten_kedro.models.image import build_image_classifier
 from rakuten_kedro.models.text import text_loss
 
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict:
         )
 
     # Image: ResNet18 (the demo's) at 64 px, batch 32.
-    model = build_image_classifier(depth=18, num_classes=27)
+    model = resnet18()
     images = torch.rand(32, 3, 64, 64, generator=generator)
     labels = torch.randint(0, 27, (32,), generator=generator)
 

@@ -21,33 +21,32 @@ import torch
 from torch.utils.data import DataLoader
 
 from rakuten_kedro.codes import PRDTYPECODES
+from rakuten_kedro.config import DEFAULT_SEED
 from rakuten_kedro.models.text import text_logits, text_loss
 from rakuten_kedro.text.data import EncodedTexts, PadCollator, encode_products, text_loader
 from rakuten_kedro.text.transformer import build_text_classifier, predict_texts
 
 
-def scratch_params(max_length: int, hidden: int, layers: int) -> dict:
-    return {
-        "model_name_or_path": None,
-        "max_length": max_length,
-        "pooling": "mean",
-        "dropout": 0.1,
-        "from_scratch": {
-            "vocab_size": 4000,
-            "min_frequency": 2,
-            "hidden_size": hidden,
-            "num_hidden_layers": layers,
-            "num_attention_heads": 2,
-            "intermediate_size": 2 * hidden,
-        },
-    }
+def scratch_model(max_length: int, hidden: int, layers: int) -> dict:
+    """``text_transformer.model`` of conf/base (from scratch) at the given sizes."""
+    sizes = {"hidden_size": hidden, "num_hidden_layers": layers, "intermediate_size": 2 * hidden}
+    return common.params("text_transformer.model", max_length=max_length, from_scratch=sizes)
+
+
+def inference_settings(batch_size: int) -> dict:
+    """``text_transformer.training`` of conf/base predicting ``batch_size`` rows per batch."""
+    return common.params(
+        "text_transformer.training", eval_batch_size=batch_size, cpu=True, progress=False
+    )
 
 
 def build(products, codes: list[int], max_length: int, hidden: int, layers: int):
     """The classifier, the encoded train rows and both loaders' ingredients."""
 
     train = products[products["split"] == "train"]
-    model = build_text_classifier(train, codes, scratch_params(max_length, hidden, layers))
+    model = build_text_classifier(
+        train, codes, scratch_model(max_length, hidden, layers), seed=DEFAULT_SEED
+    )
     data = EncodedTexts(encode_products(train, model.tokenizer, max_length), train["label"])
     return model, data
 
@@ -140,7 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     val = products[products["split"] == "val"]
     predict_s = common.timeit(
-        lambda: predict_texts(model, products, batch_size=128, cpu=True, progress=False),
+        lambda: predict_texts(model, products, inference_settings(128)),
         repeat=3,
     )
 

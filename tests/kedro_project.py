@@ -22,10 +22,18 @@ def kedro_environment(**extra: str) -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "KEDRO_DISABLE_TELEMETRY": "true", **extra}
 
 
-def scratch_project(project: Path) -> Path:
-    """Fill the empty folder ``project`` with a runnable copy of this project's configuration."""
+def scratch_project(project: Path, tracking: bool = False) -> Path:
+    """Fill the empty folder ``project`` with a runnable copy of this project's configuration.
+
+    MLflow tracking is switched off (``conf/local``) unless ``tracking``: only the tests about
+    tracking pay for its store.
+    """
     shutil.copytree(PROJECT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
     (project / "conf" / "local").mkdir()
+    if not tracking:
+        (project / "conf" / "local" / "parameters_tracking.yml").write_text(
+            "tracking:\n  enabled: false\n"
+        )
     shutil.copy(PROJECT / "pyproject.toml", project / "pyproject.toml")
     shutil.copy(PROJECT / ".telemetry", project / ".telemetry")
     (project / "src").mkdir()  # Kedro checks it exists; the package comes from the install
@@ -34,9 +42,10 @@ def scratch_project(project: Path) -> Path:
     return project
 
 
-def kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``kedro *args`` in ``project`` to the end, capturing its output."""
+def kedro(project: Path, *args: str, **environment: str) -> subprocess.CompletedProcess:
+    """Run ``kedro *args`` in ``project`` to the end (``environment``: extra variables),
+    capturing its output."""
     return subprocess.run(
-        [str(KEDRO_CLI), *args], cwd=project, env=kedro_environment(), capture_output=True,
-        text=True, timeout=1800, check=False,
+        [str(KEDRO_CLI), *args], cwd=project, env=kedro_environment(**environment),
+        capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip

@@ -16,6 +16,7 @@ from rakuten_kedro.config import (
     parameter_block,
     parameter_files,
     parses_params,
+    variants_declared_in,
 )
 from rakuten_kedro.grid import load_grid
 from rakuten_kedro.pipeline_registry import build_pipelines
@@ -96,6 +97,18 @@ def test_every_block_the_pipelines_read_is_checked_at_once_naming_the_files(tmp_
     assert "feature_fusion: missing key" not in message  # a block is named once per problem
 
 
+def test_a_variant_an_environment_leaves_out_keeps_its_block_known(tmp_path: Path):
+    conf = tmp_path / "conf"
+    for env, names in (("base", ["text_transformer", "image_dcl_clean"]), ("extra", ["text_x"])):
+        (conf / env).mkdir(parents=True)
+        grid = {"text": [{"name": name} for name in names if name.startswith("text")]}
+        grid["image"] = [{"name": name} for name in names if name.startswith("image")]
+        (conf / env / "parameters_grid.yml").write_text(yaml.safe_dump({"grid": grid}))
+    (conf / "extra" / "parameters_other.yml").write_text(yaml.safe_dump({"text_y": {}}))
+    declared = variants_declared_in(parameter_files(conf, ["base", "extra"]))
+    assert declared == {"text_transformer", "image_dcl_clean", "text_x"}  # text_y: no grid
+
+
 def rakuten_overrides() -> list[str]:
     """Leaves of conf/rakuten parameters that restate conf/base's value."""
     restated = []
@@ -129,4 +142,5 @@ def test_a_mistyped_key_stops_kedro_run_naming_the_key_and_the_file(tmp_path: Pa
     assert result.returncode != 0
     assert "text_transformer.training.lerning_rate: unknown key" in output
     assert "parameters.yml" in output  # (the path may be wrapped by the console)
+    assert "Traceback" not in output  # the message alone (kedro run -v: the traceback)
     assert not (project / "data/03_primary/label_encoding.json").exists()  # nothing ran

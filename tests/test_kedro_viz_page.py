@@ -1,4 +1,5 @@
-"""The lineage page as a user sees it: `kedro viz build`, served over HTTP, opened in Chromium.
+"""The lineage page as a user sees it: `kedro viz build`, served over HTTP, opened in Chromium:
+its layers, its pipelines and every variant and member namespace of the grid.
 
 Needs Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it when it can) and the
 `playwright` package (test extra). `RAKUTEN_UPDATE_SCREENSHOT=1` also writes the screenshot the
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from rakuten_kedro.grid import load_grid
 from tests.kedro_project import PROJECT, kedro, scratch_project
 from tests.test_project import LAYER_ORDER
 
@@ -82,13 +84,17 @@ def test_the_default_view_shows_the_layers_and_every_pipeline(viz_build: Path, t
         page.wait_for_timeout(1500)  # the layout settles
         layers = page.locator(".pipeline-layer-name").all_inner_texts()
         bands = page.locator(".pipeline-layer").count()
+        page_text = page.inner_text("body").lower().replace("_", " ")  # pretty names or not
         page.screenshot(path=str(screenshot))
         page.locator('[data-test="kedro-pipeline-selector"]').click()
         pipelines = page.locator(".pipeline-list .menu-option").all_inner_texts()
         browser.close()
     assert layers == [layer for layer in LAYER_ORDER if layer in layers]  # in data-flow order
-    assert {"raw", "primary", "model_output", "fusion_models", "fusion_output"} <= set(layers)
+    # Each variant and member is a collapsed namespace by default: its models are inside it.
+    assert {"raw", "primary", "model_output", "fusion_input", "fusion_output"} <= set(layers)
     assert bands == len(layers)
     assert sorted(name.strip() for name in pipelines) == sorted(PIPELINES)
+    namespaces = set().union(*load_grid("local", PROJECT / "conf").namespaces().values())
+    assert sorted(n for n in namespaces if n.replace("_", " ") not in page_text) == []
     assert not [address for address in requested if "heap" in address]  # no analytics
     assert screenshot.read_bytes().startswith(b"\x89PNG")

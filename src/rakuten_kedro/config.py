@@ -395,6 +395,20 @@ class Predict(Config):
     low_confidence_below: float = Field(ge=0, le=1)
 
 
+class ModelCard(Config):
+    """``model_card``: the card the reporting pipeline writes."""
+
+    data_source: str
+    worst_classes: int = Field(ge=1)
+
+
+class Tracking(Config):
+    """``tracking``: experiment tracking with MLflow (``rakuten_kedro.tracking``)."""
+
+    enabled: bool
+    registered_model: str | None
+
+
 # ---------------------------------------------------------------------------------------------
 # The node boundary
 
@@ -445,7 +459,7 @@ def parses_params(func: Function) -> Function:
 #: ``seed=7``), which Kedro adds to the parameters.
 FIXED_BLOCKS = frozenset(
     {"grid", "preprocessing", "denoising", "fusion", "feature_fusion", "predict",
-     "data", "images", "demo", "seed"}
+     "model_card", "tracking", "data", "images", "checkpoints", "demo", "seed"}
 )  # fmt: skip
 
 
@@ -494,6 +508,23 @@ def parameter_files(conf_source: str | Path, envs: list[str]) -> list[Path]:
 def where_defined(path: str, files: list[Path]) -> list[str]:
     """The files (of ``files``) whose YAML defines the dotted key ``path``."""
     return [str(file) for file in files if _defines(_read_yaml(file), path.split("."))]
+
+
+def variants_declared_in(files: list[Path]) -> set[str]:
+    """The text and image variant names of every ``grid`` in ``files``: a base variant's block
+    stays known when an environment's grid leaves that variant out."""
+    names: set[str] = set()
+    for file in files:
+        content = _read_yaml(file)
+        grid = content.get("grid") if isinstance(content, Mapping) else None
+        if not isinstance(grid, Mapping):
+            continue
+        for kind in ("text", "image"):
+            entries = grid.get(kind)
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, Mapping) and "name" in entry:
+                    names.add(str(entry["name"]))
+    return names
 
 
 def _read_yaml(file: Path) -> Any:

@@ -92,6 +92,26 @@ def labels_digest(row_ids: Any, labels: Any) -> str:
     return digest(np.asarray(row_ids, dtype=np.int64), np.asarray(labels, dtype=np.int64))
 
 
+def data_fingerprint(products: pd.DataFrame, image_cache: Any) -> str:
+    """One digest of the labelled data a run learns from: every product's text, label and split,
+    and the content digests of its cached photos (at every cached size).
+
+    Args:
+        products: The ``products`` table (``row_id``, text, ``label``, ``split``).
+        image_cache: Its built ``ImageCache`` (``row_ids``, ``sizes``, ``pixel_digests``).
+
+    Returns:
+        32 hex digits; two runs with the same value learned from the same data.
+    """
+    return digest(
+        text_digest(products),
+        labels_digest(products["row_id"], products["label"]),
+        products["split"].astype(str).tolist(),
+        np.asarray(image_cache.row_ids, dtype=np.int64),
+        *(image_cache.pixel_digests(size) for size in image_cache.sizes),
+    )
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     """Named digests of everything a reusable result depends on.

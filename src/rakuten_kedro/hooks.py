@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from rakuten_kedro.config import (
     check_parameters,
     parameter_block,
     parameter_files,
+    variants_declared_in,
 )
 from rakuten_kedro.distributed import process_rank
 from rakuten_kedro.grid import (
@@ -25,7 +27,7 @@ from rakuten_kedro.grid import (
     load_grid,
     pipeline_matches_grid,
 )
-from rakuten_kedro.preflight import PREFLIGHT_TAG
+from rakuten_kedro.preflight import check_prerequisites
 from rakuten_kedro.run_lock import RunLock, remove_leftovers
 
 logger = logging.getLogger(__name__)
@@ -75,11 +77,13 @@ class ParameterChecksHooks:
         env = context.env or "local"
         grid = load_grid(env, loader.conf_source)
         parameters = loader["parameters"]
+        files = parameter_files(loader.conf_source, [CONFIG_BASE_ENV, env])
+        active = grid.namespaces()
         check_parameters(
             sum(pipelines.values(), start=Pipeline([])),
             lambda name: parameter_block(parameters, name),
-            blocks={*FIXED_BLOCKS, *grid.namespaces()["text"], *grid.namespaces()["image"]},
-            files=parameter_files(loader.conf_source, [CONFIG_BASE_ENV, env]),
+            blocks={*FIXED_BLOCKS, *active["text"], *active["image"], *variants_declared_in(files)},
+            files=files,
             runtime_params=getattr(loader, "runtime_params", None),
         )
 
@@ -87,24 +91,30 @@ class ParameterChecksHooks:
 class ProjectLockHooks:
     """One ``kedro run`` at a time per project; a killed run's temporary files are removed.
 
-    It runs before every other hook (``tryfirst``, and registered last in ``settings.HOOKS``:
-    pluggy calls the latest registered first). Under a multi-process launch rank 0 holds the
-    lock for all.
+    It runs before every other hook (a wrapper around them). Under a multi-process launch rank
+    0 holds the lock for all.
     ``RAKUTEN_WAIT_FOR_LOCK=1`` queues behind a running run instead of stopping.
     """
 
     def __init__(self) -> None:
         self._lock: RunLock | None = None
 
-    @hook_impl(tryfirst=True)
-    def before_pipeline_run(self, run_params: dict) -> None:
-        if process_rank() != 0:
-            return
-        data_dir = Path(run_params.get("project_path") or Path.cwd()) / "data"
-        wait = os.environ.get("RAKUTEN_WAIT_FOR_LOCK", "").strip().lower() in {"1", "true", "yes"}
-        self._lock = RunLock(data_dir, wait=wait)
-        self._lock.acquire()
-        remove_leftovers(data_dir)
+    @hook_impl(wrapper=True)
+    def before_pipeline_run(self, run_params: dict) -> Generator[None, None, None]:
+        # A wrapper: the lock is taken before every other hook, and given back when one of
+        # them stops the run (the preflight), as Kedro calls no other hook then.
+        if process_rank() == 0:
+            data_dir = Path(run_params.get("project_path") or Path.cwd()) / "data"
+            wait_for_lock = os.environ.get("RAKUTEN_WAIT_FOR_LOCK", "").strip().lower()
+            wait = wait_for_lock in {"1", "true", "yes"}
+            self._lock = RunLock(data_dir, wait=wait)
+            self._lock.acquire()
+            remove_leftovers(data_dir)
+        try:
+            return (yield)
+        except BaseException:
+            self._release()
+            raise
 
     @hook_impl
     def after_pipeline_run(self) -> None:
@@ -143,17 +153,17 @@ class RunEnvironmentHooks:
 
 
 class PreflightChecksHooks:
-    """Run every ``preflight``-tagged node of the pipeline before the pipeline starts.
+    """Check everything the run needs before its first node, and report all that is missing.
 
     Kedro orders independent nodes by name, so without this a missing-weights check may only
-    run after other long nodes (the image cache, the TF-IDF baseline).
+    run after other long nodes (the image cache, the TF-IDF baseline), and a missing upstream
+    output or data folder would only show when its node loads it: one restart per problem.
+    See ``rakuten_kedro/preflight.py`` for what is checked.
     """
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict, pipeline: Any, catalog: Any) -> None:
-        for node in pipeline.nodes:
-            if PREFLIGHT_TAG in node.tags:
-                node.run({name: catalog.load(name) for name in node.inputs})
+        check_prerequisites(pipeline, catalog, pipelines, run_params)
 
 
 class DiscardStalePredictionsHooks:
@@ -167,6 +177,18 @@ class DiscardStalePredictionsHooks:
     def before_pipeline_run(self, pipeline: Any, catalog: Any) -> None:
         if "predictions" in pipeline.all_outputs():
             catalog["predictions"].discard()
+
+
+class FinishedCheckpointsHooks:
+    """At the end of a successful run that trains, delete the finished trainings' checkpoints
+    when the user keeps none (``checkpoints.keep_finished: false``; see
+    ``datasets/checkpoints.py``). Rank 0 only, and before the run's lock is given back.
+    """
+
+    @hook_impl(tryfirst=True)
+    def after_pipeline_run(self, pipeline: Any, catalog: Any) -> None:
+        if process_rank() == 0 and "checkpoints" in pipeline.inputs():
+            catalog["checkpoints"].discard_finished()
 
 
 class _SavedInMemory(AbstractDataset):

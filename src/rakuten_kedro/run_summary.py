@@ -81,6 +81,18 @@ def _display_path(dataset: Any, project_path: str | None) -> str | None:
     return str(path)
 
 
+def written_outputs(pipeline: Any, catalog: Any, project_path: str | None) -> dict[str, str]:
+    """The ``SUMMARY_OUTPUTS`` that ``pipeline`` writes to files: name -> path (relative to
+    ``project_path`` when inside it), in the summary's order."""
+    produced = pipeline.all_outputs()
+    names = [name for name in SUMMARY_OUTPUTS if name in produced and name in catalog]
+    return {
+        name: path
+        for name in names
+        if (path := _display_path(catalog.get(name), project_path)) is not None
+    }
+
+
 class RunSummaryHooks:
     """Print the run summary once the pipeline has finished (after every other hook)."""
 
@@ -88,13 +100,6 @@ class RunSummaryHooks:
     def after_pipeline_run(self, run_params: dict, pipeline: Any, catalog: Any) -> None:
         if process_rank() != 0:
             return
-        produced = pipeline.all_outputs()
-        names = [name for name in SUMMARY_OUTPUTS if name in produced and name in catalog]
-        project_path = run_params.get("project_path")
-        paths = {
-            name: path
-            for name in names
-            if (path := _display_path(catalog.get(name), project_path)) is not None
-        }
+        paths = written_outputs(pipeline, catalog, run_params.get("project_path"))
         results = catalog.get("results").load() if "results" in paths else None
         print("\n".join(summary_lines(results, paths)), flush=True)

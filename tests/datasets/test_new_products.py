@@ -53,6 +53,11 @@ def test_reads_the_test_products_of_either_layout(tmp_path, writer):
 def test_says_how_to_point_it_at_a_folder(tmp_path):
     with pytest.raises(DatasetError, match='--params "predict.input_dir='):
         NewProductsDataset(input_dir=None).load()
+    [unset] = NewProductsDataset(input_dir=None).describe_problems()  # the preflight's
+    assert '--params "predict.input_dir=' in unset
+    [not_a_folder] = NewProductsDataset(input_dir=str(tmp_path / "nowhere")).describe_problems()
+    assert "is not a folder" in not_a_folder
+    assert NewProductsDataset(input_dir=str(tmp_path)).describe_problems() == []
     with pytest.raises(DatasetError, match="exactly one CSV"):
         NewProductsDataset(input_dir=str(tmp_path)).load()
     pd.DataFrame({"name": ["x"]}).to_csv(tmp_path / "p.csv", index=False)

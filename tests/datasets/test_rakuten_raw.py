@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -83,6 +84,27 @@ def test_missing_file_is_named(challengedata: Path):
     (challengedata / "Y_train_CVw08PX.csv").unlink()
     with pytest.raises(DatasetError, match=r"Y_train_CVw08PX.csv is missing"):
         load(challengedata)
+
+
+def test_the_folder_and_layout_problems_are_described_without_reading_the_files(
+    challengedata: Path, tmp_path: Path
+):
+    def problems(folder: Path, subset: str = "train", source: str = "challengedata", **kwargs):
+        dataset = RakutenRawDataset(source=source, raw_dir=str(folder), subset=subset, **kwargs)
+        return dataset.describe_problems()
+
+    assert problems(challengedata) == [] and problems(challengedata, "test") == []
+    (challengedata / "Y_train_CVw08PX.csv").unlink()
+    shutil.rmtree(challengedata / "images" / "image_train")
+    missing_file, missing_photos = problems(challengedata)  # both, in one go
+    assert "Y_train_CVw08PX.csv is missing" in missing_file
+    assert "The train photo folder" in missing_photos and "does not exist" in missing_photos
+    (challengedata / "X_train_update.csv").write_text("not, read")  # only looked for
+    assert len(problems(challengedata)) == 2
+    [nowhere] = problems(tmp_path / "nowhere")
+    assert "does not exist" in nowhere and "data.raw_dir=/path" in nowhere
+    demo = tmp_path / "demo"  # the demo folder: generated on the first load, not a problem
+    assert problems(demo, source="demo", demo_dir=str(demo)) == [] and not demo.exists()
 
 
 def test_wrong_source_for_the_folder_is_suggested(challengedata: Path):

@@ -63,10 +63,10 @@ def test_a_failed_predict_run_removes_the_previous_predictions(tmp_path: Path):
     project = scratch_project(tmp_path / "project")
     stale = project / "data" / "07_model_output" / "predictions.csv"
     stale.write_text("row_id,prdtypecode\n84916,10\n")  # made from another folder
-    new = tmp_path / "new"
-    new.mkdir()
-    (new / "new.csv").write_bytes(b"title,productid,imageid\nLampe,A-17,5\n")
-    result = kedro(project, "run", "--pipelines", "predict", "--params", f"predict.input_dir={new}")
+    # No model trained yet and no folder of new products: the preflight stops the run.
+    result = kedro(project, "run", "--pipelines", "predict")
+    output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "column 'productid' must hold integers" in result.stdout + result.stderr
+    assert "Run first: kedro run --pipelines preprocessing,text_model" in output
+    assert 'No folder of new products: run kedro run --pipelines predict --params "' in output
     assert not stale.exists()

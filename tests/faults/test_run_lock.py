@@ -108,6 +108,7 @@ def test_kedro_run_refuses_a_busy_project_then_cleans_up_after_a_killed_run(tmp_
         kill(holder)
     assert busy.returncode != 0
     assert f"Another kedro run is using this project (PID {holder.pid}" in busy.stdout + busy.stderr
+    assert "Traceback" not in busy.stdout + busy.stderr  # the message alone
     assert leftover.exists()  # nothing is touched while another run may be writing
 
     again = kedro(project, "run", "--nodes", "encode_labels_node")

@@ -6,38 +6,17 @@ byte-for-byte untouched by the run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.kedro_project import PROJECT, TINY_DEMO, kedro, scratch_project
+from tests.kedro_project import PROJECT
 
 METHODS = ["image", "text", "feature_fusion", "decision_fusion", "ensemble"]
 
 pytestmark = pytest.mark.integration
-
-
-def folder_hashes(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> Path:
-    project = scratch_project(tmp_path_factory.mktemp("project"))
-    generate = kedro(project, "run", "--pipelines", "preprocessing", "--params", TINY_DEMO)
-    assert generate.returncode == 0, generate.stdout[-3000:] + generate.stderr[-5000:]
-    raw_before = folder_hashes(project / "data" / "01_raw" / "demo")
-    result = kedro(project, "run", "--params", TINY_DEMO)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    assert folder_hashes(project / "data" / "01_raw" / "demo") == raw_before
-    return project
 
 
 def test_results_json_has_every_method_and_the_papers_ordering(demo_run: Path):

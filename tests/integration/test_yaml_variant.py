@@ -73,7 +73,7 @@ def project(tmp_path_factory) -> Path:
     result = kedro(
         project, "run", "--env", "extra",
         "--pipelines", "preprocessing,text_model,image_model,fusion,ensemble",
-        "--params", "demo.n_products=1200,demo.n_test=60",
+        "--params", "demo.n_products=1200,demo.n_test=60,fusion.cross_validation.n_folds=4",
     )  # fmt: skip
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return project

@@ -1,10 +1,18 @@
-"""ResNet classifier: head shapes, DCL loss falls on a tiny set, offline weights fail fast."""
+"""ResNet classifier: head shapes, DCL loss falls on a tiny set, ImageNet weights downloaded
+when online (the download faked: tests never use the network), offline ones fail fast."""
 
 import pytest
 import torch
+import torchvision
 
+from rakuten_kedro import online
 from rakuten_kedro.config import DCL, Augment, ResNetModel
-from rakuten_kedro.models.image import ResNetClassifier, build_image_classifier, build_resnet
+from rakuten_kedro.models.image import (
+    ResNetClassifier,
+    build_image_classifier,
+    build_resnet,
+    locate_weights,
+)
 from rakuten_kedro.vision.train import ImageInputs, dcl_loss_fn, sgd_with_step_decay
 from tests.params import params
 
@@ -75,6 +83,44 @@ def test_missing_imagenet_weights_fail_fast_with_instructions(tmp_path, monkeypa
         build_resnet(18, weights="IMAGENET9K")
     with pytest.raises(FileNotFoundError, match="weights_path"):
         build_resnet(18, weights_path=str(tmp_path / "missing.pth"))
+
+
+def test_offline_imagenet_weights_name_the_parameter_and_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(FileNotFoundError) as offline:
+        locate_weights(50, "IMAGENET1K_V2", parameter="denoising.model")
+    message = str(offline.value)
+    assert "ResNet50 (denoising.model.weights: IMAGENET1K_V2)" in message
+    assert "this run is offline (HF_HUB_OFFLINE=1)" in message
+    assert "download https://download.pytorch.org/models/resnet50-11ad3fa6.pth" in message
+    assert '--params "denoising.model.weights_path=/models/resnet50-11ad3fa6.pth"' in message
+    assert "denoising.model.weights: null" in message
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(online, "answers", lambda url, timeout=0: False)  # no network
+    with pytest.raises(FileNotFoundError, match=r"download\.pytorch\.org does not answer"):
+        locate_weights(50, "IMAGENET1K_V2", parameter="denoising.model")
+
+
+def test_imagenet_weights_are_downloaded_through_torchvision_when_online(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(online, "answers", lambda url, timeout=0: True)
+    published = build_resnet(18)  # stands in for torchvision's file
+    downloads = []
+
+    def download(url, destination, hash_prefix=None, progress=True):
+        downloads.append((url, hash_prefix))
+        torch.save(published.state_dict(), destination)
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", download)
+    model = build_resnet(18, weights="IMAGENET1K_V1")
+    url = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
+    assert downloads == [(url, "f37072fd")]  # its hash checked
+    assert torch.equal(model.conv1.weight, published.conv1.weight)
+    assert (tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth").is_file()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    again = build_resnet(18, weights="IMAGENET1K_V1")  # offline now: read from the cache
+    assert len(downloads) == 1 and torch.equal(again.conv1.weight, published.conv1.weight)
 
 
 def test_local_weights_path_is_loaded(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import numpy as np
@@ -21,7 +22,12 @@ from rakuten_kedro.training import (
     scaled_lr,
 )
 from rakuten_kedro.training.checkpoint import load_checkpoint
-from rakuten_kedro.training.loop import process_accelerator, resolve_mixed_precision
+from rakuten_kedro.training.loop import (
+    add_epoch_observer,
+    process_accelerator,
+    remove_epoch_observer,
+    resolve_mixed_precision,
+)
 from tests.training.blobs import DIM, NUM_CLASSES, Blobs
 
 
@@ -313,3 +319,31 @@ def test_compiled_training_matches_eager_and_saves_a_plain_module(tmp_path, monk
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     saved = load_checkpoint(tmp_path / "compiled")
     assert not any(key.startswith("_orig_mod") for key in saved["best_state"])
+
+
+def test_fit_and_predict_never_ask_for_a_garbage_collection(monkeypatch):
+    # accelerate's free_memory() runs gc.collect(): 0.7 s per fit/predict in a process holding
+    # a run's tables, most of a fusion cross-validation's time.
+    collections = []
+    monkeypatch.setattr(gc, "collect", lambda *args: collections.append(args) or 0)
+    result = run_fit(epochs=1)
+    predict(result.model, DataLoader(Blobs(8, seed=4), batch_size=4), logits_fn=logits_fn)
+    assert collections == []
+
+
+def test_epoch_observers_see_every_epoch_and_a_reused_training_replays_its_history(tmp_path):
+    seen: list[tuple[str, int, float]] = []
+
+    def observer(name, record):
+        seen.append((name, record["epoch"], record["train_loss"]))
+
+    add_epoch_observer(observer)
+    try:
+        trained = run_fit(epochs=3, tmp_path=tmp_path, name="blobs")
+        reused = run_fit(epochs=3, tmp_path=tmp_path, name="blobs")
+    finally:
+        remove_epoch_observer(observer)
+    run_fit(epochs=1, name="blobs")  # removed: no longer told
+    losses = [(h["epoch"], h["train_loss"]) for h in trained.history]
+    assert reused.reused
+    assert seen == [("blobs", epoch, loss) for epoch, loss in losses] * 2

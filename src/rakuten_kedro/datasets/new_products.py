@@ -90,16 +90,28 @@ class NewProductsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError("NewProductsDataset is read-only: it reads the products to classify")
 
-    def load(self) -> pd.DataFrame:
-        """Read the products of ``input_dir`` with normalised columns."""
-        folder = self._input_dir
-        if folder is None:
+    def describe_problems(self) -> list[str]:
+        """What is wrong with ``input_dir``, found without reading it (for the preflight,
+        ``rakuten_kedro/preflight.py``; ``load`` raises the same message)."""
+        try:
+            self._require_folder()
+        except DatasetError as error:
+            return [str(error)]
+        return []
+
+    def _require_folder(self) -> Path:
+        if self._input_dir is None:
             raise DatasetError(
                 "No folder of new products: run "
                 'kedro run --pipelines predict --params "predict.input_dir=/path/to/folder"'
             )
-        if not folder.is_dir():
-            raise DatasetError(f"predict.input_dir {folder} is not a folder")
+        if not self._input_dir.is_dir():
+            raise DatasetError(f"predict.input_dir {self._input_dir} is not a folder")
+        return self._input_dir
+
+    def load(self) -> pd.DataFrame:
+        """Read the products of ``input_dir`` with normalised columns."""
+        folder = self._require_folder()
         for source, layout in (("challengedata", CHALLENGEDATA), ("sigir", SIGIR)):
             if any((folder / name).is_file() for name in layout.test_x):
                 logger.info("Reading new products from %s (%s layout)", folder, source)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -162,6 +163,37 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             f"{self._raw_dir} is raw data and read-only: rakuten_kedro never writes into it."
         )
 
+    def describe_problems(self) -> list[str]:
+        """What is wrong with the folder and its layout, found without reading the files.
+
+        The preflight (``rakuten_kedro/preflight.py``) reports these with everything else a
+        run lacks, before it starts; ``load`` raises the same messages.
+
+        Returns:
+            One message per problem (none: the folder and the layout's files are there, or
+            it is the demo folder, generated on first load).
+        """
+        try:
+            raw_dir = self._require_raw_dir()
+            if self._source == "demo" and self._is_demo_dir(raw_dir) and not raw_dir.exists():
+                return []
+            self._check_raw_dir(raw_dir)
+        except DatasetError as error:
+            return [str(error)]
+        tables = (self._layout.train_x, self._layout.train_y)
+        checks = (
+            [partial(self._table_path, name) for name in tables]
+            if self._subset == "train"
+            else [self._test_file]
+        )
+        problems = []
+        for check in [*checks, self._check_image_folder]:
+            try:
+                check()
+            except DatasetError as error:
+                problems.append(str(error))
+        return problems
+
     def load(self) -> pd.DataFrame:
         """Read, validate and normalise the subset.
 
@@ -252,11 +284,15 @@ class RakutenRawDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             f"(found: {', '.join(present) or 'nothing'}). Is data.source right?"
         )
 
-    def _read_table(self, name: str) -> pd.DataFrame:
-        """One raw table, every cell as written; the unnamed first column becomes ``row_id``."""
+    def _table_path(self, name: str) -> Path:
         path = self._raw_dir / name
         if not path.is_file():
             raise self._missing_file(name)
+        return path
+
+    def _read_table(self, name: str) -> pd.DataFrame:
+        """One raw table, every cell as written; the unnamed first column becomes ``row_id``."""
+        path = self._table_path(name)
         table = read_table(
             path, separator=self._layout.separator, non_utf8_lines=self._non_utf8_lines
         )

@@ -7,12 +7,16 @@ image) and a region-alignment head ``Conv2d(C, 1, 1)`` → adaptive average pool
 ``N × N`` grid → tanh (each cell's original position). ``forward`` uses the class head only,
 so a DCL-trained model is used exactly like a plain one.
 
-ImageNet weights are optional. torchvision would try to download them; offline that fails
-late and obscurely, so we check the torch hub cache first and stop with instructions.
+ImageNet weights are optional. They are read from a local state dict (``weights_path``) or the
+torch hub cache, and downloaded into that cache through torchvision's URL when the run may
+download (``online.can_download``). Offline without a local copy, the run stops before any
+work with instructions (the preflight, ``rakuten_kedro/preflight.py``), not late and obscurely
+on a failed download.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,9 @@ import torchvision
 from torch import nn
 
 from rakuten_kedro.config import ResNetModel, parses_params
+from rakuten_kedro.online import can_download, run_is_offline
+
+logger = logging.getLogger(__name__)
 
 #: ResNet depths offered by torchvision.
 RESNET_DEPTHS = (18, 34, 50, 101, 152)
@@ -47,44 +54,76 @@ def imagenet_weights_file(depth: int, weights: str) -> Path:
 
 
 def locate_weights(
-    depth: int, weights: str | None = None, weights_path: str | None = None
+    depth: int,
+    weights: str | None = None,
+    weights_path: str | None = None,
+    *,
+    parameter: str = "model",
 ) -> Path | None:
     """The local file pretrained ResNet weights will be read from, checked before any work.
 
     Args:
         depth: 18, 34, 50, 101 or 152.
-        weights: torchvision weights name (``"IMAGENET1K_V2"``), looked up in the torch hub
-            cache (``$TORCH_HOME/hub/checkpoints``), or None.
+        weights: torchvision weights name (``"IMAGENET1K_V2"``), read from the torch hub cache
+            (``$TORCH_HOME/hub/checkpoints``), downloaded there first when the run may
+            download; or None.
         weights_path: A local ``.pth`` state dict of the same ResNet (wins over ``weights``).
+        parameter: Dotted name of the model's parameter block (``image_dcl_clean.model``),
+            for the message.
 
     Returns:
-        The weights file, or None for a from-scratch model.
+        The weights file (ImageNet weights not downloaded yet: where the download puts them),
+        or None for a from-scratch model.
 
     Raises:
         ValueError: For an unknown depth or weights name.
-        FileNotFoundError: When the weights are not on this machine, saying how to provide
-            them (runs never download).
+        FileNotFoundError: When the weights are neither on this machine nor downloadable,
+            saying how to provide them.
     """
     if depth not in RESNET_DEPTHS:
         raise ValueError(f"ResNet depth must be one of {RESNET_DEPTHS}, got {depth}")
     if weights_path:
         path = Path(weights_path).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"image model weights_path {str(path)!r} does not exist")
+            raise FileNotFoundError(
+                f"{parameter}.weights_path {str(path)!r} does not exist: give a local ImageNet "
+                f"state-dict file of the ResNet{depth}, or null to use {parameter}.weights."
+            )
         return path
     if not weights:
         return None
     url = _weights_enum(depth, weights).url
     cached = imagenet_weights_file(depth, weights)
-    if not cached.is_file():
-        raise FileNotFoundError(
-            f"ImageNet weights for ResNet{depth} ({weights}) are not in the torch hub cache and "
-            f"this run does not download them. Provide them by copying {cached.name} (from "
-            f"{url}) into {cached.parent}/ (set $TORCH_HOME to use another cache folder), or "
-            "set the image model parameter 'weights_path' to a local state-dict file, or set "
-            "'weights: null' to train from scratch."
-        )
-    return cached
+    if cached.is_file() or can_download(url):
+        return cached
+    reason = (
+        "this run is offline (HF_HUB_OFFLINE=1)"
+        if run_is_offline()
+        else f"{url.split('/')[2]} does not answer"
+    )
+    raise FileNotFoundError(
+        f"ImageNet weights for ResNet{depth} ({parameter}.weights: {weights}) are not on this "
+        f"machine, and {reason}. Either:\n"
+        f"  1. download {url} on a machine with internet access and copy it into "
+        f"{cached.parent}/ (the torch hub cache, under $TORCH_HOME);\n"
+        f"  2. or give that file, a state dict of the same ResNet: "
+        f'--params "{parameter}.weights_path=/models/{cached.name}" (or in conf/local/);\n'
+        f"  3. or train from scratch: {parameter}.weights: null."
+    )
+
+
+def _download_imagenet_weights(depth: int, weights: str, path: Path) -> dict[str, torch.Tensor]:
+    """torchvision's weights file, downloaded into the torch hub cache (its hash checked)."""
+    url = _weights_enum(depth, weights).url
+    logger.info("Downloading the ResNet%d ImageNet weights %s into %s", depth, url, path.parent)
+    return torch.hub.load_state_dict_from_url(
+        url,
+        model_dir=str(path.parent),
+        map_location="cpu",
+        progress=False,
+        check_hash=True,
+        weights_only=True,
+    )
 
 
 def build_resnet(
@@ -94,29 +133,33 @@ def build_resnet(
     weights: str | None = None,
     weights_path: str | None = None,
 ) -> torchvision.models.ResNet:
-    """A torchvision ResNet, from scratch or with ImageNet weights, never downloading.
+    """A torchvision ResNet, from scratch or with ImageNet weights.
 
     Args:
         depth: 18, 34, 50, 101 or 152.
         num_classes: Size of torchvision's own ``fc`` (replaced by the caller).
-        weights: torchvision weights name (``"IMAGENET1K_V2"``) to load from the torch hub
-            cache, or None.
-        weights_path: A local ``.pth`` state dict of the same architecture (wins over the
-            hub cache), or None.
+        weights: torchvision weights name (``"IMAGENET1K_V2"``), from the torch hub cache,
+            downloaded there first when missing and the run may download; or None.
+        weights_path: A local ``.pth`` state dict of the same architecture (wins over
+            ``weights``), or None.
 
     Returns:
         The ResNet.
 
     Raises:
-        FileNotFoundError: When pretrained weights are asked for but not available locally,
-            with the exact file to provide (see :func:`locate_weights`).
+        FileNotFoundError: When pretrained weights are asked for but neither local nor
+            downloadable, with the exact file to provide (see :func:`locate_weights`).
     """
     path = locate_weights(depth, weights, weights_path)
     constructor = getattr(torchvision.models, f"resnet{depth}")
     if path is None:
         return constructor(weights=None, num_classes=num_classes)
     model = constructor(weights=None)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.load_state_dict(
+        torch.load(path, map_location="cpu", weights_only=True)
+        if path.is_file()
+        else _download_imagenet_weights(depth, weights, path)
+    )
     return model
 
 

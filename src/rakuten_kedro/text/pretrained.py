@@ -9,34 +9,24 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 import huggingface_hub
 import torch
 from huggingface_hub import constants as hub_constants
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel
 
-logger = logging.getLogger(__name__)
+from rakuten_kedro.online import OFFLINE_VARIABLE, PROBE_TIMEOUT_S, answers, run_is_offline
 
-#: Seconds to wait for the hub before deciding that there is no network.
-HUB_PROBE_TIMEOUT_S = 3.0
+logger = logging.getLogger(__name__)
 
 
 class PretrainedModelNotFound(RuntimeError):
     """The pretrained weights are neither a local folder nor reachable on the hub."""
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def hub_is_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
-    """Whether a TCP connection to the Hugging Face Hub opens within ``timeout`` seconds.
-
-    The probe runs in a daemon thread so that a stalled DNS lookup cannot block the run.
+def hub_is_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether the Hugging Face Hub answers within ``timeout`` seconds.
 
     Args:
         timeout: Seconds to wait.
@@ -44,28 +34,14 @@ def hub_is_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
     Returns:
         ``False`` when offline mode is set or the hub does not answer in time.
     """
-    if _truthy(os.environ.get("HF_HUB_OFFLINE")) or hub_constants.HF_HUB_OFFLINE:
+    if run_is_offline() or hub_constants.HF_HUB_OFFLINE:
         return False
-    endpoint = urlparse(hub_constants.ENDPOINT)
-    address = (endpoint.hostname or "huggingface.co", endpoint.port or 443)
-    result: list[bool] = []
-
-    def probe() -> None:
-        try:
-            socket.create_connection(address, timeout=timeout).close()
-            result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout + 0.5)
-    return bool(result and result[0])
+    return answers(hub_constants.ENDPOINT, timeout)
 
 
 def go_offline() -> None:
     """Switches the hub client to offline mode for this process (no download, no retries)."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ[OFFLINE_VARIABLE] = "1"
     hub_constants.HF_HUB_OFFLINE = True
 
 
@@ -157,7 +133,7 @@ def load_pretrained(
         PretrainedModelNotFound: When the weights cannot be found, within seconds.
     """
     locate_pretrained(name_or_path, parameter)
-    offline = _truthy(os.environ.get("HF_HUB_OFFLINE"))
+    offline = run_is_offline()
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=offline)
         # float32 master weights: mixed precision is the training loop's job.

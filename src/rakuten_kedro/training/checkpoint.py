@@ -216,6 +216,23 @@ def finished_checkpoint(
     }
 
 
+def finished_checkpoints(root: str | os.PathLike) -> list[Path]:
+    """The checkpoint files under ``root`` whose training has finished.
+
+    Each file is memory-mapped, not read: only its ``finished`` flag is looked at. A file
+    that cannot be read is not reported: its training says what is wrong when it runs.
+    """
+    finished = []
+    for path in sorted(Path(root).rglob(CHECKPOINT_NAME)):
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except Exception:  # noqa: BLE001, S112 - left to the training that reads it
+            continue
+        if isinstance(saved, dict) and saved.get("finished"):
+            finished.append(path)
+    return finished
+
+
 def reuse_or_build(  # noqa: PLR0913 - the result's whole life cycle, in one call
     folder: Path | None,
     fingerprint: Fingerprint,

@@ -59,6 +59,9 @@ Batch = Mapping[str, Any]
 LossFn = Callable[[torch.nn.Module, Batch], torch.Tensor]
 LogitsFn = Callable[[torch.nn.Module, Batch], torch.Tensor]
 FeaturesFn = Callable[[torch.nn.Module, Batch], Any]
+#: ``observer(name, record)``: told about every epoch of every training (see
+#: :func:`add_epoch_observer`).
+EpochObserver = Callable[[str, Mapping[str, float]], None]
 
 MIXED_PRECISION_MODES = ("no", "fp16", "bf16", "auto")
 #: ``torch.compile`` backend of :attr:`TrainConfig.compile`.
@@ -66,6 +69,7 @@ COMPILE_BACKEND = "inductor"
 #: Steps between progress-bar loss updates (each update waits for the device).
 _POSTFIX_EVERY = 10
 _AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+_EPOCH_OBSERVERS: list[EpochObserver] = []
 
 
 @dataclass
@@ -152,6 +156,33 @@ class FitResult:
     best_score: float
     history: list[dict[str, float]] = field(default_factory=list)
     reused: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Epoch observers
+
+
+def add_epoch_observer(observer: EpochObserver) -> None:
+    """Tell ``observer(name, record)`` about every epoch :func:`fit` trains, resumes or reuses.
+
+    ``name`` is ``TrainConfig.name`` and ``record`` one ``FitResult.history`` entry. A resumed
+    or reused training first replays the epochs of its checkpoint, so an observer sees the
+    whole history of the weights a run ends with. Experiment tracking subscribes here, so the
+    loop knows no tracker.
+    """
+    _EPOCH_OBSERVERS.append(observer)
+
+
+def remove_epoch_observer(observer: EpochObserver) -> None:
+    """Stop telling ``observer`` (added by :func:`add_epoch_observer`); absent: nothing."""
+    if observer in _EPOCH_OBSERVERS:
+        _EPOCH_OBSERVERS.remove(observer)
+
+
+def _tell_observers(name: str, records: list[dict[str, float]]) -> None:
+    for observer in list(_EPOCH_OBSERVERS):
+        for record in records:
+            observer(name, record)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,9 +277,15 @@ class _Setup:
         return self.accelerator.no_sync(self.model)
 
     def release(self) -> torch.nn.Module:
-        """Drops accelerate's references to the prepared objects; returns the plain module."""
+        """Drops accelerate's references to the prepared objects; returns the plain module.
+
+        Not ``accelerator.free_memory()``: it also runs a full ``gc.collect()``, which costs
+        0.7 s per call in a process holding a run's tables (33 s of a 41 s fusion benchmark).
+        """
         if self.accelerated:
-            self.accelerator.free_memory()
+            accelerator = self.accelerator
+            accelerator._models, accelerator._dataloaders = [], []  # noqa: SLF001
+            accelerator._optimizers, accelerator._schedulers = [], []  # noqa: SLF001
         return self.plain
 
 
@@ -467,6 +504,7 @@ def fit(
         config.max_grad_norm, config.gradient_accumulation_steps,
     )  # fmt: skip
     best_state = _restore(saved, setup, optimisation, config)
+    _tell_observers(config.name, state.history)
     loaders = setup.loader(train_loader), setup.loader(val_loader)
     for epoch in range(state.epochs_done + 1, config.epochs + 1):
         if state.stopped_early(config.patience):
@@ -481,6 +519,7 @@ def fit(
         if improved:
             best_state = cpu_state_dict(setup.plain)
         _log_epoch(config, state, record)
+        _tell_observers(config.name, [record])
         if config.checkpoint_every_epoch and not state.finished(config.epochs, config.patience):
             _save(setup, config, training_checkpoint(
                 fingerprint=fingerprint, state=state, model=setup.plain, best_state=best_state,
@@ -516,6 +555,7 @@ def _reuse(
 ) -> FitResult:
     """A finished training from the same settings and data: its best weights, no training."""
     model.load_state_dict(saved["best_state"])
+    _tell_observers(config.name, state.history)
     logger.info(
         "%s: reusing the finished training in %s (same settings and data; %d epochs, best "
         "epoch %d, validation macro-F1 %.4f); not training again",

@@ -51,11 +51,13 @@ logger = logging.getLogger(__name__)
 
 
 @parses_params
-def weights_source(model: ResNetModel) -> str:
-    """Check that a model's pretrained weights are on this machine; say where they come from.
+def weights_source(model: ResNetModel, parameter: str = "model") -> str:
+    """Check that a model's pretrained weights are on this machine or downloadable; say where
+    they come from.
 
     Args:
         model: The ``model`` block (the builder's arguments).
+        parameter: Dotted name of that block in the configuration, for the message.
 
     Returns:
         ``"from scratch"`` or the weights file.
@@ -63,7 +65,7 @@ def weights_source(model: ResNetModel) -> str:
     Raises:
         FileNotFoundError: With instructions, when pretrained weights are missing.
     """
-    path = locate_weights(model.depth, model.weights, model.weights_path)
+    path = locate_weights(model.depth, model.weights, model.weights_path, parameter=parameter)
     return "from scratch" if path is None else str(path)
 
 

@@ -36,7 +36,7 @@ def check_denoising_weights(params: Denoising) -> str:
     Returns:
         Where the initial weights come from (``"from scratch"`` or a file path).
     """
-    source = weights_source(params.model)
+    source = weights_source(params.model, parameter="denoising.model")
     logger.info("denoising: initial weights: %s", source)
     return source
 

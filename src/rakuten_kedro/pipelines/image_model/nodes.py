@@ -57,12 +57,12 @@ def check_image_weights(model_params: ResNetModel, *, variant: str) -> str:
 
     Args:
         model_params: The variant's ``model`` block.
-        variant: The variant (namespace) name, for the log line.
+        variant: The variant (namespace) name, for the log line and the message.
 
     Returns:
         Where the initial weights come from (``"from scratch"`` or a file path).
     """
-    source = weights_source(model_params)
+    source = weights_source(model_params, parameter=f"{variant}.model")
     logger.info("%s: ResNet%s initial weights: %s", variant, model_params.depth, source)
     return source
 

@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from rakuten_kedro.config import ModelCard, parses_params
 from rakuten_kedro.reporting.figures import (
     confusion_matrix_figure,
     methods_bar_chart,
     per_class_f1_figure,
 )
+from rakuten_kedro.reporting.model_card import model_card
 from rakuten_kedro.reporting.table import results_markdown, results_table, score_methods
 from rakuten_kedro.tables import prediction_labels, probs_matrix, validation_rows
 from rakuten_kedro.training.metrics import classification_metrics
@@ -124,3 +126,35 @@ def plot_best_method(
         ),
         per_class_f1_figure(per_class, f"{best}: per-class F1, macro-F1 {macro:.1f} (validation)"),
     )
+
+
+@parses_params
+def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
+    products: pd.DataFrame,
+    results: dict[str, dict[str, float]],
+    validation_predictions: pd.DataFrame,
+    label_encoding: dict[str, Any],
+    denoising_metrics: dict[str, Any],
+    grid: dict[str, Any],
+    options: ModelCard,
+    **image_metrics: dict[str, Any],
+) -> str:
+    """The model card (Markdown) of the run: data, method, scores, denoising, limits.
+
+    Args:
+        products: The ``products`` table.
+        results: The content of ``results.json``.
+        validation_predictions: Output of ``collect_validation_predictions``.
+        label_encoding: ``{"codes": [...]}``.
+        denoising_metrics: The denoising pipeline's metrics.
+        grid: The ``grid`` parameters.
+        options: The ``model_card`` parameters.
+        **image_metrics: Image variant name -> its metrics (training stages' times).
+
+    Returns:
+        The card's text.
+    """
+    return model_card(
+        products, results, validation_predictions, list(label_encoding["codes"]),
+        denoising_metrics, grid, options, image_metrics,
+    )  # fmt: skip

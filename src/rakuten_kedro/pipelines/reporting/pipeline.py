@@ -17,6 +17,7 @@ from rakuten_kedro.pipelines.reporting.nodes import (
     plot_best_method,
     plot_methods,
     score_validation_predictions,
+    write_model_card,
 )
 
 
@@ -85,6 +86,21 @@ def create_pipeline(grid: Grid) -> Pipeline:
                 inputs=["validation_predictions", "results", "label_encoding"],
                 outputs=["confusion_matrix_chart", "per_class_f1_chart"],
                 name="plot_best_method_node",
+            ),
+            Node(
+                write_model_card,
+                inputs={
+                    "products": "products",
+                    "results": "results",
+                    "validation_predictions": "validation_predictions",
+                    "label_encoding": "label_encoding",
+                    "denoising_metrics": "denoising_metrics",
+                    "grid": "params:grid",
+                    "options": "params:model_card",
+                    **{image.name: f"{image.name}.metrics" for image in grid.image},
+                },
+                outputs="model_card",
+                name="write_model_card_node",
             ),
         ]
     )

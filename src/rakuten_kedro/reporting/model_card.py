@@ -1,0 +1,163 @@
+"""The model card every training run writes (``data/08_reporting/model_card.md``).
+
+Who gave the model its data and how much, what the method is and how it was configured, how well
+each method and each class did, what denoising removed, how long the image training took and on
+what hardware, and what the model is for and not for: the page to hand over with the model.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from rakuten_kedro.codes import PRDTYPECODE_NAMES
+from rakuten_kedro.config import ModelCard
+from rakuten_kedro.reporting.table import results_markdown, results_table
+from rakuten_kedro.training.metrics import classification_metrics
+
+INTENDED_USE = (
+    "Suggest the Rakuten France product type code (27 codes) of a new listing from its title, "
+    "description and photo, with the top-3 codes and their probabilities. Low-confidence "
+    "answers (`low_confidence`) and text-only answers (`answered_from: text_only`, photo "
+    "missing or unreadable) deserve a human look."
+)
+LIMITS = (
+    "- Scores are macro-F1 on the validation split of the data named above (fusion and "
+    "ensemble out-of-fold), not on unseen sellers or later listings.\n"
+    "- Trained on French listings of the Rakuten catalogue; other languages, marketplaces or "
+    "codes are out of scope (a code outside the 27 is never predicted).\n"
+    "- On the generated demo data the figures only show the method runs; they say nothing "
+    "about real products.\n"
+    "- Probabilities are not calibrated."
+)
+
+
+def hardware() -> str:
+    """The device the run trained on, in words."""
+    import torch  # noqa: PLC0415  (keep this module light)
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()} × {torch.cuda.get_device_name(0)}"
+    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} threads)"
+
+
+def _class_counts(products: pd.DataFrame) -> str:
+    counts = products.groupby("prdtypecode").size().sort_values(ascending=False)
+    shown = ", ".join(f"{code}: {count}" for code, count in counts.items())
+    return f"{len(counts)} codes; rows per code, most first: {shown}"
+
+
+def _worst_classes(
+    validation_predictions: pd.DataFrame, method: str, codes: Sequence[int], worst: int
+) -> list[str]:
+    metrics = classification_metrics(
+        validation_predictions["label"].to_numpy(),
+        validation_predictions[method].to_numpy(),
+        list(codes),
+    )
+    per_class = sorted(metrics["per_class_f1"].items(), key=lambda item: item[1])[:worst]
+    return [
+        f"| {code} | {PRDTYPECODE_NAMES.get(int(code), '')} | {100 * f1:.1f} |"
+        for code, f1 in per_class
+    ]
+
+
+def _image_seconds(image_metrics: Mapping[str, Mapping[str, Any]]) -> float:
+    return sum(
+        float(stage.get("seconds", 0.0))
+        for metrics in image_metrics.values()
+        for stage in (metrics.get("training") or {}).values()
+    )
+
+
+def model_card(  # noqa: PLR0917 - each argument is one section's source
+    products: pd.DataFrame,
+    results: Mapping[str, Mapping[str, float]],
+    validation_predictions: pd.DataFrame,
+    codes: Sequence[int],
+    denoising: Mapping[str, Any],
+    grid: Mapping[str, Any],
+    options: ModelCard,
+    image_metrics: Mapping[str, Mapping[str, Any]],
+) -> str:
+    """The model card as Markdown.
+
+    Args:
+        products: The ``products`` table (splits and codes).
+        results: ``results.json``.
+        validation_predictions: Every method's validation predictions (label indices).
+        codes: The 27 codes in label order.
+        denoising: The denoising metrics (``n_train``, ``n_flagged``, ``n_dropped``, …).
+        grid: The ``grid`` parameters (variants, members, headline).
+        options: The ``model_card`` parameters.
+        image_metrics: Each image variant's metrics (their ``training`` stages' ``seconds``).
+
+    Returns:
+        The Markdown text.
+    """
+    splits = products["split"].value_counts()
+    best = max(results, key=lambda method: results[method]["macro_f1"])
+    members = "\n".join(
+        f"  - `{m['name']}`: `{m['text']}` + `{m['image']}`, network `{m['network']}`"
+        for m in grid["members"]
+    )
+    flagged = denoising.get("flagged") or {}
+    lines = [
+        "# Model card: rakuten_kedro product type classifier",
+        "",
+        "## Data",
+        f"- Source: `{options.data_source}`; {len(products)} labelled products: "
+        + ", ".join(f"{count} {split}" for split, count in splits.items()),
+        f"- Classes: {_class_counts(products)}",
+        "",
+        "## Method",
+        "Text models and image models (ResNet, DCL on a denoised training set), decision-level "
+        "fusion networks over their probabilities, and a majority vote of the members "
+        "(Bi, Wang, Fan et al., SIGIR eCom 2020).",
+        "- Text variants: " + ", ".join(f"`{v['name']}` ({v['kind']})" for v in grid["text"]),
+        "- Image variants: "
+        + ", ".join(
+            f"`{v['name']}` ({v['training_ids']} ids, DCL {'on' if v['dcl'] else 'off'})"
+            for v in grid["image"]
+        ),
+        f"- Ensemble members (headline `{grid['headline']}`):",
+        members,
+        "- Every parameter of the run: the MLflow run's parameters, or `conf/<env>/`.",
+        "",
+        "## Validation scores (%)",
+        results_markdown(results_table(results)),
+        "",
+        f"Worst {options.worst_classes} classes of the best method (`{best}`), F1 %:",
+        "",
+        "| code | category | F1 |",
+        "|---:|---|---:|",
+        *_worst_classes(validation_predictions, best, codes, options.worst_classes),
+        "",
+        "## Denoising",
+        f"cleanlab flagged {denoising.get('n_flagged')} of {denoising.get('n_train')} training "
+        f"products; the image model's training set drops {denoising.get('n_dropped')} of them."
+        + (
+            f" Against the known label flips: precision {100 * flagged['precision']:.0f} %, "
+            f"recall {100 * flagged['recall']:.0f} %."
+            if "precision" in flagged
+            else ""
+        ),
+        "",
+        "## Training",
+        f"- Hardware: {hardware()}",
+        f"- Image training time (both stages of every image variant): "
+        f"{_image_seconds(image_metrics) / 60:.1f} min; the run log and the MLflow run have "
+        "every node's time and every epoch's curves.",
+        "",
+        "## Intended use",
+        INTENDED_USE,
+        "",
+        "## Known limits",
+        LIMITS,
+        "",
+    ]
+    return "\n".join(lines)
