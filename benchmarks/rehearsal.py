@@ -6,13 +6,13 @@
 In a work folder (default ``build/rehearsal/``) it makes what a user would provide, with
 random weights: a camembert-base-shaped encoder and a CamemBERT (Unigram) tokenizer saved by
 ``save_pretrained``, and the ResNet ImageNet state dicts ``conf/rakuten`` names, saved under
-their torchvision file names in a torch hub cache (``$TORCH_HOME``); then a few hundred
-generated products in the challengedata layout with a broken photo in each subset; then runs
+their torchvision file names in a torch hub cache (``$TORCH_HOME``); then 200 products made
+by the demo generator in the challengedata layout, a truncated photo in each subset; then runs
 ``kedro run --env rakuten`` in a scratch copy of the project with only parameter overrides
 (``benchmarks/rehearsal.yml``: a few optimisation steps per stage, every shape kept). It
 checks that every output of the pipeline that lives in a file was written (asking the
 project's catalog for environment ``rakuten`` in a fresh process), records the wall time, the
-peak memory and the slowest nodes, and writes ``benchmarks/results/rehearsal.json``.
+peak RSS and the slowest nodes, and writes ``benchmarks/results/rehearsal.json``.
 
 It proves the paths a GPU run takes and a demo run does not: a local pretrained encoder and
 its tokenizer, the pooler head, ImageNet weights from the hub cache, 224 -> 448 px with DCL,
@@ -43,7 +43,14 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, CamembertConfig, CamembertModel, CamembertTokenizer
 
 from rakuten_kedro.demo import generate_demo_dataset
-from rakuten_kedro.demo.generator import X_TRAIN_FILE
+from rakuten_kedro.demo.generator import (
+    LABEL_NOISE_FILE,
+    MANIFEST_FILE,
+    TEST_IMAGE_DIR,
+    TEST_LABELS_FILE,
+    TRAIN_IMAGE_DIR,
+    X_TRAIN_FILE,
+)
 from rakuten_kedro.grid import load_grid
 from rakuten_kedro.models.image import imagenet_weights_file
 from rakuten_kedro.settings import CONFIG_LOADER_ARGS
@@ -204,12 +211,9 @@ def make_raw_data(raw: Path, n_products: int, n_test: int, image_size: int) -> d
     )
     answers = raw.parent / "demo_answers"
     answers.mkdir()
-    for name in ("demo_label_noise.csv", "demo_test_labels.csv", "demo_manifest.json"):
+    for name in (LABEL_NOISE_FILE, TEST_LABELS_FILE, MANIFEST_FILE):
         (raw / name).replace(answers / name)
-    broken = [
-        truncate_photo(raw / "images" / "image_train"),
-        truncate_photo(raw / "images" / "image_test"),
-    ]
+    broken = [truncate_photo(raw / TRAIN_IMAGE_DIR), truncate_photo(raw / TEST_IMAGE_DIR)]
     return {"folder": str(raw), "n_products": n_products, "n_test": n_test, "broken": broken}
 
 
