@@ -706,7 +706,7 @@ def derived(records: list[dict], sizes: Sizes) -> dict[str, Any]:
 
 def planning_arguments(records: list[dict], measured_on: str) -> list[str]:
     """``planning.py`` arguments: every measured figure that replaces an estimate."""
-    arguments = ["--measured-on", measured_on]
+    arguments = ["--measured-on", measured_on, "--measured-by", "`benchmarks/gpu_check.py`"]
     for record in records:
         key = PLANNING_STAGES.get(record["stage"])
         if key is None or "value" not in record:

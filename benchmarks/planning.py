@@ -174,11 +174,17 @@ def _kind(measured: bool) -> str:
     return "measured" if measured else "estimate"
 
 
-def markdown_table(rows: list[dict], figures: dict[str, Figure], measured_on: str) -> str:
+#: Who measured figures given with ``--throughput`` unless told (gpu_check.py says itself).
+HAND = "hand (`benchmarks/planning.py --throughput`)"
+
+
+def markdown_table(
+    rows: list[dict], figures: dict[str, Figure], measured_on: str, measured_by: str = HAND
+) -> str:
     """The README table, each throughput and GPU memory figure marked measured or estimate."""
     gpu = [f for f in figures.values() if f.gpu_memory_gb is not None]
     caption = (
-        f"GPU figures measured on **{measured_on}** by `benchmarks/gpu_check.py`; "
+        f"GPU figures measured on **{measured_on}** by {measured_by}; "
         if any(f.measured for f in gpu)
         else "No GPU figure has been measured yet: every GPU figure is an **estimate** for one "
         "H100 (public reference figures scaled by FLOPs, sources in `benchmarks/planning.py`); "
@@ -245,6 +251,7 @@ def main(argv: list[str] | None = None) -> dict:
         help="the measured peak GPU memory of a stage measured with --throughput",
     )
     parser.add_argument("--measured-on", default="a GPU", help="the device of the measured figures")
+    parser.add_argument("--measured-by", default=HAND, help="what measured them (for the caption)")
     parser.add_argument("--readme", type=Path, help="rewrite this README's planning table")
     parser.add_argument("--out", type=Path, default=common.RESULTS_DIR / "planning.json")
     parser.add_argument("--cost-curve", type=Path, default=common.RESULTS_DIR / "cost_curve.json",
@@ -260,7 +267,7 @@ def main(argv: list[str] | None = None) -> dict:
     if fusion is not None and "fusion" not in throughputs:
         figures["fusion"] = fusion
     rows = plan(params, figures)
-    table = markdown_table(rows, figures, args.measured_on)
+    table = markdown_table(rows, figures, args.measured_on, args.measured_by)
     print(table)
     if args.readme:
         common.replace_readme_block(args.readme, "planning", table)

@@ -80,6 +80,19 @@ class Config(BaseModel):
             raise ConfigError(_problems(cls, error, block), f"parameters {block}") from None
 
 
+def plain_value(value: Any) -> Any:
+    """``value`` with every config in it as plain data: Kedro hands a ``params:`` input whose
+    node annotates a typed config over as that config, while what is written or tracked
+    (``method.json``, MLflow parameters) wants nested dicts and lists."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {key: plain_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_value(item) for item in value]
+    return value
+
+
 def _problems(cls: type[Config], error: ValidationError, block: str) -> list[Problem]:
     problems = []
     for problem in error.errors():

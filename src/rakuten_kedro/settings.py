@@ -15,8 +15,12 @@ warnings.filterwarnings(
     module=r"(kedro\.config\.omegaconf_config|kedro_mlflow\.framework\.hooks\.mlflow_hook)",
 )
 # kedro-mlflow's own pickled-pipeline model class (not used here) has no type hints, which
-# MLflow warns about when kedro loads the plugin.
-warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method")
+# MLflow warns about (12 wrapped lines) when the class is made. MLflow sets its own warning
+# filter around that check, so no filter reaches it: the class is made here, once per process,
+# with the warning display switched off.
+with warnings.catch_warnings():
+    warnings.showwarning = lambda *args, **kwargs: None
+    import kedro_mlflow.mlflow  # noqa: F401
 # MLflow sends usage data unless told not to; this project sends nothing (README).
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 

@@ -40,7 +40,7 @@ from mlflow.utils.validation import (
     MAX_PARAM_VAL_LENGTH,
 )
 
-from rakuten_kedro.config import Tracking
+from rakuten_kedro.config import Tracking, plain_value
 from rakuten_kedro.distributed import process_rank
 from rakuten_kedro.fingerprint import data_fingerprint, digest
 from rakuten_kedro.run_summary import written_outputs
@@ -74,6 +74,15 @@ def mlflow_param(name: str, value: Any) -> tuple[str, str]:
         marker = "-" + digest(name)[:8]
         name = name[: MAX_ENTITY_KEY_LENGTH - len(marker)] + marker
     return name, text
+
+
+def parameters_as_dicts(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A node's inputs with its typed-config parameters as dicts, so that kedro-mlflow logs
+    them key by key (``text_transformer.training.lr``) rather than as one string."""
+    return {
+        name: plain_value(value) if name.startswith("params:") or name == "parameters" else value
+        for name, value in inputs.items()
+    }
 
 
 def metric_key(training: str, field: str) -> str:
@@ -161,16 +170,15 @@ class TrackingHooks(MlflowHook):
     def after_context_created(self, context: Any) -> None:
         """Reads the settings only: the store is opened by a run (kedro-mlflow would open it for
         every session, `kedro viz` and notebooks included). ``context.mlflow`` is set for
-        ``kedro mlflow ui``."""
+        ``kedro mlflow ui`` even with tracking off: the runs recorded before are still there."""
         self._settings = tracking_settings(context.params)
         self._on = process_rank() == 0 and self._settings.enabled
         self._context = context
-        if self._on:
-            patterns = context.config_loader.config_patterns
-            patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
-            context.__setattr__(
-                "mlflow", KedroMlflowConfig.model_validate(context.config_loader["mlflow"])
-            )
+        patterns = context.config_loader.config_patterns
+        patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+        context.__setattr__(
+            "mlflow", KedroMlflowConfig.model_validate(context.config_loader["mlflow"])
+        )
 
     @hook_impl(trylast=True)  # after the lock and the preflight checks: they may stop the run
     def before_pipeline_run(self, run_params: dict, pipeline: Any, catalog: Any) -> None:
@@ -194,7 +202,7 @@ class TrackingHooks(MlflowHook):
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict, is_async: bool) -> None:
         if self._on:
-            super().before_node_run(node, catalog, inputs, is_async)
+            super().before_node_run(node, catalog, parameters_as_dicts(inputs), is_async)
 
     @hook_impl
     def after_node_run(self) -> None:

@@ -137,7 +137,7 @@ def test_derived_ratios_and_planning_arguments_use_measured_stages_only():
         "loader_headroom_stage2": 10.0,
     }
     assert arguments == [
-        "--measured-on", "NVIDIA H200 (2026-01-01)",
+        "--measured-on", "NVIDIA H200 (2026-01-01)", "--measured-by", "`benchmarks/gpu_check.py`",
         "--throughput", "image_448_dcl=40.0", "--gpu-memory", "image_448_dcl=30.2",
         "--throughput", "image_448=300.0", "--gpu-memory", "image_448=33.0",
     ]  # fmt: skip

@@ -27,6 +27,7 @@ from mlflow.types import ColSpec, Schema
 from packaging.requirements import Requirement
 from PIL import Image
 
+from rakuten_kedro.config import plain_value
 from rakuten_kedro.grid import parse_grid
 from rakuten_kedro.pipeline_registry import build_pipelines
 from rakuten_kedro.serving.model import (
@@ -79,8 +80,8 @@ def stage_method(
         "format": METHOD_FORMAT,
         "environment": environment,
         "parameters": {
-            "grid": parameters["grid"],
-            "fusion": {"networks": parameters["fusion"]["networks"]},
+            "grid": plain_value(parameters["grid"]),
+            "fusion": {"networks": plain_value(parameters["fusion"]["networks"])},
         },
         "values": {},
         "models": {},
@@ -90,7 +91,7 @@ def stage_method(
         dataset = catalog.get(name)
         kind = _packaged_kind(dataset)
         if kind is None:  # the label encoding and the parameters: plain values
-            method["values"][name] = catalog.load(name)
+            method["values"][name] = plain_value(catalog.load(name))
             continue
         target = folder / name
         shutil.copytree(Path(str(dataset._get_load_path())), target)

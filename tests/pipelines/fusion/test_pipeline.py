@@ -6,6 +6,8 @@ variants confuse classes 0/1, the image variant 1/2 and 3/4, so the fusion must 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -72,13 +74,17 @@ def run_outputs(tmp_path_factory):
     val_labels = np.arange(27 * 16) % 27
     train_labels = np.arange(27 * 2) % 27
     n_val, n_train, n_test = len(val_labels), len(train_labels), 40
-    products = pd.DataFrame(
-        {
-            "row_id": np.arange(n_val + n_train),
-            "label": np.concatenate([val_labels, train_labels]),
-            "split": ["val"] * n_val + ["train"] * n_train,
-        }
-    ).sample(frac=1.0, random_state=0)  # the fusion must not rely on table order
+    products = (
+        pd.DataFrame(
+            {
+                "row_id": np.arange(n_val + n_train),
+                "label": np.concatenate([val_labels, train_labels]),
+                "split": ["val"] * n_val + ["train"] * n_train,
+            }
+        )
+        .assign(prdtypecode=lambda table: [CODES[label] for label in table["label"]])
+        .sample(frac=1.0, random_state=0)
+    )  # the fusion must not rely on table order
     test_row_ids = np.arange(84916, 84916 + n_test)
     test_products = pd.DataFrame(
         {"row_id": test_row_ids, "productid": test_row_ids + 7, "imageid": test_row_ids + 9}
@@ -101,13 +107,18 @@ def run_outputs(tmp_path_factory):
         "image_a.val_features": _features(val_labels, 6, seed=4),
         **_params("fusion", PARAMETERS["fusion"]),
         **_params("feature_fusion", PARAMETERS["feature_fusion"]),
+        # the model card's other sources
+        "params:grid": dataclasses.asdict(GRID),
+        "params:model_card": {"data_source": "demo", "worst_classes": 3},
+        "denoising_metrics": {"n_train": n_train, "n_flagged": 5, "n_dropped": 2},
+        "image_a.metrics": {"training": {"stage1": {"seconds": 60.0}}},
     }
     datasets = {name: MemoryDataset(value) for name, value in data.items()}
     for name in (
         "methods_chart", "confusion_matrix_chart", "per_class_f1_chart", "results",
         "results_table", "results_table_markdown", "fusion_folds", "fusion_a_2layer.val_probs",
         "fusion_a_2layer.metrics", "fusion_a_2layer.test_predictions",
-        "fusion_a_2layer.fusion_model",
+        "fusion_a_2layer.fusion_model", "model_card",
     ):  # fmt: skip
         datasets[name] = KeptDataset(copy_mode="assign")
     checkpoints = tmp_path_factory.mktemp("checkpoints")
@@ -118,6 +129,18 @@ def run_outputs(tmp_path_factory):
     pipeline = fusion_pipeline(GRID) + ensemble_pipeline(GRID) + reporting_pipeline(GRID)
     SequentialRunner().run(pipeline, catalog)
     return catalog, {"val_labels": val_labels, "test_labels": test_labels, "n_test": n_test}
+
+
+def test_the_model_card_names_the_data_the_grid_and_the_best_method(run_outputs):
+    catalog, _ = run_outputs
+    card = catalog.load("model_card")
+    results = catalog.load("results")
+    best = max(results, key=lambda method: results[method]["macro_f1"])
+    assert "Source: `demo`; 486 labelled products: 432 val, 54 train" in card
+    assert "`fusion_b_1layer`: `text_b` + `image_a`, network `one_layer`" in card
+    assert "headline `fusion_a_2layer`" in card
+    assert f"Worst 3 classes of the best method (`{best}`)" in card
+    assert "cleanlab flagged 5 of 54 training products" in card
 
 
 def test_results_name_the_methods_of_the_method_doc(run_outputs):
