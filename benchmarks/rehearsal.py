@@ -321,7 +321,7 @@ def list_outputs(project: Path) -> None:
             dataset = catalog.get(name)
             in_memory = dataset is None or isinstance(dataset, MemoryDataset)
             outputs[name] = {
-                "dataset": repr(dataset),
+                "dataset": repr(dataset) if dataset is not None else "MemoryDataset (default)",
                 "in_memory": in_memory,
                 "exists": not in_memory and dataset.exists(),
             }
