@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -79,6 +80,10 @@ SEED = 2020
 #: Labelled products of every code at least: with 200 products and rehearsal.yml's validation
 #: share, every code has validation rows and the largest has 8, one per fusion fold.
 MIN_PER_CODE = 3
+#: Columns of the run's console log (rich wraps at 80 when the output is not a terminal).
+LOG_COLUMNS = "200"
+#: Around a logged message: the time, the level, and the source file and line.
+LOG_DECORATION = re.compile(r"^(\[[^]]*\])?\s*INFO\s+|\s+\S+\.py:\d+\s*$")
 #: Prefix of the line that carries the output listing from the fresh process (Kedro logs too).
 OUTPUTS_LINE = "REHEARSAL_OUTPUTS "
 
@@ -274,16 +279,17 @@ def run_kedro(project: Path, config: Path, environment: dict[str, str], log: Pat
 
 
 def slowest_nodes(log: Path) -> list[str]:
-    """The run's own "Node wall times" lines (``NodeTimingHooks``), as logged."""
+    """The run's own "Node wall times" rows (``NodeTimingHooks``), without the log's level,
+    time and source columns (one row per line: the run's log is :data:`LOG_COLUMNS` wide)."""
     lines = log.read_text(encoding="utf-8").splitlines()
     start = next((i for i, line in enumerate(lines) if "Node wall times" in line), None)
     if start is None:
         return []
     table = []
     for line in lines[start + 1 :]:
-        text = line.split(" - ", 1)[-1].strip() if " - " in line else line.strip()
-        table.append(text)
-        if text.endswith("total"):
+        row = LOG_DECORATION.sub("", line).strip()
+        table.append(row)
+        if row.endswith("total"):
             break
     return table
 
@@ -369,7 +375,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         work / "run_config.yml", Path(data["folder"]), Path(encoder["folder"])
     )
     threads = common.torch_threads_for_load(args.threads)
-    environment = kedro_environment(TORCH_HOME=str(work / "weights" / "torch"))
+    environment = kedro_environment(TORCH_HOME=str(work / "weights" / "torch"), COLUMNS=LOG_COLUMNS)
     if threads:
         environment["OMP_NUM_THREADS"] = str(threads)
     run = run_kedro(project, work / "run_config.yml", environment, work / "kedro_run.log")

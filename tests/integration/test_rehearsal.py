@@ -109,7 +109,7 @@ def test_image_models_are_resnet152_from_the_stand_in_imagenet_file(rehearsal, p
     assert shapes["classifier.weight"] == [NUM_CODES, 2048]
     dcl_grid = json.loads((model / "config.json").read_text())["kwargs"]["dcl_grid"]
     assert (dcl_grid is not None) == variant.dcl
-    assert metrics["initial_weights"] == resnet152
+    assert metrics["training"]["stage1"]["initial_weights"] == resnet152
 
 
 def test_broken_photos_became_placeholders_and_are_reported(rehearsal, project):
