@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 from PIL import Image
 
 from rakuten_kedro.codes import GROUP_OF_CODE, PRDTYPECODE_COUNTS, PRDTYPECODES
-from rakuten_kedro.demo import DemoSummary, generate_demo_dataset
+from rakuten_kedro.demo import DemoSummary, Difficulty, generate_demo_dataset
 from rakuten_kedro.demo import generator as generator_module
 from rakuten_kedro.demo.__main__ import main
 from rakuten_kedro.demo.generator import class_counts
@@ -39,6 +41,12 @@ SMALL = {
     "min_per_class": 4,
     "progress": False,
 }
+
+#: ``_content_digests`` of ``SMALL`` with the default difficulty, recorded before the knobs.
+DEFAULT_SMALL_DIGESTS = (
+    "f878d93872d314b404a58d5b4a55b294721e82c1c72ff83ef8aaef105b40b377",
+    "5a8fa2ae3d9449fff5bed06b67eb23c1eb8ad5ee4b1e8bb57cd55d0ce07fd2d0",
+)
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +266,69 @@ def test_command_line(tmp_path, capsys):
     assert (tmp_path / "cli" / "X_test_update.csv").exists()
     assert main(arguments) == 2
     assert "is not empty" in capsys.readouterr().err
+
+
+def _content_digests(folder: Path, photo_pixels: list[bytes]) -> tuple[str, str]:
+    """sha256 of the CSV and manifest bytes, and of the photos' pixels as drawn (before JPEG
+    encoding, so a different libjpeg does not change it)."""
+    tables = hashlib.sha256()
+    for path in sorted(folder.glob("*.*")):
+        tables.update(path.name.encode() + path.read_bytes())
+    return tables.hexdigest(), hashlib.sha256(b"".join(photo_pixels)).hexdigest()
+
+
+def test_default_difficulty_keeps_the_demo_unchanged(tmp_path, monkeypatch):
+    # Recorded before the difficulty knobs existed: their defaults must give the same data.
+    drawn: list[bytes] = []
+    save = Image.Image.save
+    monkeypatch.setattr(
+        Image.Image,
+        "save",
+        lambda image, *a, **k: (drawn.append(image.tobytes()), save(image, *a, **k)),
+    )
+    generate_demo_dataset(tmp_path / "default", **SMALL)
+    assert _content_digests(tmp_path / "default", drawn) == DEFAULT_SMALL_DIGESTS
+    drawn.clear()
+    generate_demo_dataset(tmp_path / "explicit", **SMALL, difficulty=Difficulty())
+    assert _content_digests(tmp_path / "explicit", drawn) == DEFAULT_SMALL_DIGESTS
+
+
+def test_difficulty_knobs_change_what_they_name(tmp_path):
+    base = {**SMALL, "uninformative_photo_rate": 0.0}
+    generate_demo_dataset(tmp_path / "demo", **base)
+    generate_demo_dataset(
+        tmp_path / "photos", **base, difficulty=Difficulty(class_hue_shift=40.0, hue_jitter=2.0)
+    )
+    # Photo knobs leave the text alone and change the pixels.
+    assert (tmp_path / "photos" / "X_train_update.csv").read_bytes() == (
+        tmp_path / "demo" / "X_train_update.csv"
+    ).read_bytes()
+    photo = sorted((tmp_path / "demo" / "images" / "image_train").iterdir())[0]
+    assert (
+        photo.read_bytes()
+        != (tmp_path / "photos" / "images" / "image_train" / photo.name).read_bytes()
+    )
+    manifest = json.loads((tmp_path / "photos" / "demo_manifest.json").read_text())
+    assert manifest["arguments"]["difficulty"]["hue_jitter"] == 2.0
+    # Without shared words or paired titles a clustered code's title is its own vocabulary only.
+    writer_free = ProductTextWriter(
+        shared_word_rate=0.0, paired_title_rate=0.0, stray_word_rate=0.0
+    )
+    rng = np.random.default_rng(0)
+    titles = [writer_free.title(1320, rng) for _ in range(50)]
+    own = CODE_VOCABULARY[1320].nouns
+    assert all(any(noun.lower() in title.lower() for noun in own) for title in titles)
+    # Imbalance: power 0 spreads the products evenly, 2 exaggerates the published proportions.
+    even = class_counts(2700, 10, weight_power=0.0)
+    assert max(even.values()) - min(even.values()) <= 1
+    steep = class_counts(2700, 10, weight_power=2.0)
+    published = class_counts(2700, 10)
+    assert max(steep.values()) > max(published.values())
+    assert sorted(steep.values())[0] == 10
+
+
+def test_difficulty_rejects_rates_out_of_range():
+    with pytest.raises(ValueError, match="paired_title_rate must be in"):
+        Difficulty(paired_title_rate=1.5)
+    with pytest.raises(ValueError, match="hue_jitter must be at least 0"):
+        Difficulty(hue_jitter=-1.0)

@@ -1,5 +1,5 @@
 """Deterministic synthetic Rakuten-like data (text, photos, injected label noise) for demos."""
 
-from rakuten_kedro.demo.generator import DemoSummary, generate_demo_dataset
+from rakuten_kedro.demo.generator import DemoSummary, Difficulty, generate_demo_dataset
 
-__all__ = ["DemoSummary", "generate_demo_dataset"]
+__all__ = ["DemoSummary", "Difficulty", "generate_demo_dataset"]

@@ -6,9 +6,10 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import fields
 
 from rakuten_kedro.config import DEFAULT_SEED
-from rakuten_kedro.demo.generator import generate_demo_dataset
+from rakuten_kedro.demo.generator import Difficulty, generate_demo_dataset
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,6 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--uninformative-photo-rate", type=float, default=0.03, help="share of blank photos"
     )
     parser.add_argument("--min-per-class", type=int, default=40, help="floor per code (train)")
+    for knob in fields(Difficulty):  # one flag per difficulty knob, e.g. --hue-jitter 20
+        parser.add_argument(
+            "--" + knob.name.replace("_", "-"), type=float, default=knob.default,
+            help=f"difficulty: {knob.name} (see Difficulty)",
+        )  # fmt: skip
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
@@ -41,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             image_size=args.image_size,
             uninformative_photo_rate=args.uninformative_photo_rate,
             min_per_class=args.min_per_class,
+            difficulty=Difficulty(
+                **{knob.name: getattr(args, knob.name) for knob in fields(Difficulty)}
+            ),
         )
     except (FileExistsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

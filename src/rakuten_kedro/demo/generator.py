@@ -33,13 +33,15 @@ from tqdm.auto import tqdm
 from rakuten_kedro.codes import GROUP_OF_CODE, PRDTYPECODE_COUNTS, PRDTYPECODES, TOP_LEVEL_GROUPS
 from rakuten_kedro.config import DEFAULT_SEED
 from rakuten_kedro.demo.images import (
+    CLASS_HUE_SHIFT,
+    HUE_JITTER,
     PROTOTYPE_OF_CODE,
     VISUAL_PROTOTYPES,
     draw_product_photo,
     draw_uninformative_photo,
     hue_shift_of_code,
 )
-from rakuten_kedro.demo.text import ProductTextWriter
+from rakuten_kedro.demo.text import PAIRED_TITLE_RATE, SHARED_WORD_RATE, ProductTextWriter
 
 X_TRAIN_FILE = "X_train_update.csv"
 Y_TRAIN_FILE = "Y_train_CVw08PX.csv"
@@ -55,6 +57,43 @@ JPEG_QUALITY = 90
 #: Ranges of the random product and image ids (the real ones look like this too).
 PRODUCTID_RANGE = (100_000_000, 4_300_000_000)
 IMAGEID_RANGE = (900_000_000, 1_400_000_000)
+
+#: Exponent on the published class counts: 1 keeps their proportions, 0 makes every code
+#: equally common, above 1 exaggerates the imbalance (the floor ``min_per_class`` still holds).
+CLASS_WEIGHT_POWER = 1.0
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """How hard the generated data is beyond label noise and blank photos: the knobs the
+    accuracy benchmark varies so that no method is tuned to one data set. The defaults give
+    the demo data set.
+
+    Attributes:
+        shared_word_rate: Probability that a word of a text-clustered code comes from the
+            cluster's shared pool (text-only confusions; ``text.SHARED_WORD_RATE``).
+        paired_title_rate: Probability that a clustered code's title ends with a sibling's
+            product, separable only by word order (``text.PAIRED_TITLE_RATE``).
+        class_hue_shift: Hue difference (degrees) between the codes sharing a visual
+            prototype, their only photo cue (photo-only confusions; ``images.CLASS_HUE_SHIFT``).
+        hue_jitter: Standard deviation (degrees) of each photo's hue jitter, which hides that
+            cue (``images.HUE_JITTER``).
+        class_weight_power: Class imbalance (:data:`CLASS_WEIGHT_POWER`).
+    """
+
+    shared_word_rate: float = SHARED_WORD_RATE
+    paired_title_rate: float = PAIRED_TITLE_RATE
+    class_hue_shift: float = CLASS_HUE_SHIFT
+    hue_jitter: float = HUE_JITTER
+    class_weight_power: float = CLASS_WEIGHT_POWER
+
+    def __post_init__(self) -> None:
+        for name in ("shared_word_rate", "paired_title_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        for name in ("hue_jitter", "class_weight_power"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -82,12 +121,15 @@ class DemoSummary:
     test_class_counts: dict[int, int] = field(default_factory=dict)
 
 
-def class_counts(n_products: int, min_per_class: int) -> dict[int, int]:
+def class_counts(
+    n_products: int, min_per_class: int, weight_power: float = CLASS_WEIGHT_POWER
+) -> dict[int, int]:
     """Split ``n_products`` over the codes in the published proportions, at least a floor each.
 
     Args:
         n_products: Total number of products.
         min_per_class: Smallest number of products of any code.
+        weight_power: Exponent on the published counts (:data:`CLASS_WEIGHT_POWER`).
 
     Returns:
         Code -> count, summing to ``n_products``.
@@ -101,7 +143,7 @@ def class_counts(n_products: int, min_per_class: int) -> dict[int, int]:
             f"n_products={n_products} cannot give each of the {n_codes} codes "
             f"min_per_class={min_per_class} products (needs at least {n_codes * min_per_class})"
         )
-    weights = np.array([PRDTYPECODE_COUNTS[c] for c in PRDTYPECODES], dtype=float)
+    weights = np.array([PRDTYPECODE_COUNTS[c] for c in PRDTYPECODES], dtype=float) ** weight_power
     counts = np.full(n_codes, min_per_class)
     # Largest-remainder apportionment of what is left above the floor, proportional to the
     # published counts; codes already above their proportional share get nothing more.
@@ -176,13 +218,15 @@ def generate_demo_dataset(
     image_size: int = 500,
     uninformative_photo_rate: float = 0.03,
     min_per_class: int = 40,
+    difficulty: Difficulty = Difficulty(),
     progress: bool = True,
 ) -> DemoSummary:
     """Write a deterministic synthetic Rakuten-like data set in the ``challengedata`` layout.
 
     Text confuses a few clusters of codes (e.g. 1280/1281/1180, books), photos confuse other
     pairs; together they separate almost every code. The same arguments give byte-identical
-    files; the CSVs do not depend on ``image_size`` or ``uninformative_photo_rate``.
+    files; the CSVs do not depend on ``image_size``, ``uninformative_photo_rate`` or the photo
+    knobs of ``difficulty``.
 
     Args:
         out_dir: Folder to create (must be missing or empty).
@@ -196,6 +240,8 @@ def generate_demo_dataset(
         uninformative_photo_rate: Share of photos that are blank or a "no image" placeholder.
         min_per_class: Floor on the number of training products per code. The test products
             follow the same proportions with the floor scaled down to the test size.
+        difficulty: Strength of the text-only and photo-only confusions and of the class
+            imbalance (:class:`Difficulty`; its defaults give the demo).
         progress: Show a progress bar while writing photos.
 
     Returns:
@@ -212,12 +258,12 @@ def generate_demo_dataset(
         raise ValueError(
             f"uninformative_photo_rate must be in [0, 1], got {uninformative_photo_rate}"
         )
-    train_counts = class_counts(n_products, min_per_class)
+    train_counts = class_counts(n_products, min_per_class, difficulty.class_weight_power)
     # The test set keeps the proportions; its floor shrinks with its size so that it fits.
     test_floor = min(
         n_test // len(PRDTYPECODES), math.ceil(min_per_class * n_test / max(n_products, 1))
     )
-    test_counts = class_counts(n_test, test_floor)
+    test_counts = class_counts(n_test, test_floor, difficulty.class_weight_power)
 
     rng = np.random.default_rng(seed)
     train_codes = rng.permutation(np.repeat(PRDTYPECODES, list(train_counts.values())))
@@ -228,7 +274,10 @@ def generate_demo_dataset(
     product_seeds = rng.integers(0, 2**62, size=n_total)
     given_codes, flipped = flip_labels(train_codes, label_noise, rng)
 
-    writer = ProductTextWriter()
+    writer = ProductTextWriter(
+        shared_word_rate=difficulty.shared_word_rate,
+        paired_title_rate=difficulty.paired_title_rate,
+    )
     true_codes = np.concatenate([train_codes, test_codes])
     titles, descriptions = [], []
     for code, product_seed in zip(true_codes, product_seeds, strict=True):
@@ -283,7 +332,11 @@ def generate_demo_dataset(
             else:
                 prototype = VISUAL_PROTOTYPES[PROTOTYPE_OF_CODE[code]]
                 photo = draw_product_photo(
-                    prototype, hue_shift_of_code(code), image_size, photo_rng
+                    prototype,
+                    hue_shift_of_code(code, difficulty.class_hue_shift),
+                    image_size,
+                    photo_rng,
+                    hue_jitter=difficulty.hue_jitter,
                 )
             folder = TRAIN_IMAGE_DIR if i < n_products else TEST_IMAGE_DIR
             name = f"image_{imageids[i]}_product_{productids[i]}.jpg"
@@ -308,6 +361,8 @@ def generate_demo_dataset(
             },
             "summary": {k: v for k, v in asdict(summary).items() if k != "out_dir"},
         }  # fmt: skip
+        if difficulty != Difficulty():  # the demo's manifest stays as it always was
+            manifest["arguments"]["difficulty"] = asdict(difficulty)
         (temp_dir / MANIFEST_FILE).write_text(
             json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8"
         )

@@ -220,7 +220,11 @@ def _texture(
 
 
 def draw_product_photo(
-    prototype: VisualPrototype, hue_shift: float, size: int, rng: np.random.Generator
+    prototype: VisualPrototype,
+    hue_shift: float,
+    size: int,
+    rng: np.random.Generator,
+    hue_jitter: float = HUE_JITTER,
 ) -> Image.Image:
     """Draw one photo of a product whose code uses ``prototype``.
 
@@ -229,6 +233,8 @@ def draw_product_photo(
         hue_shift: The code's hue offset inside its visual group (degrees).
         size: Side of the square RGB photo in pixels.
         rng: Source of every random choice (position, scale, rotation, colours, noise).
+        hue_jitter: Standard deviation (degrees) of the photo's hue jitter; the larger it is
+            against the codes' hue shift, the more the codes of a visual group look alike.
 
     Returns:
         A ``size`` x ``size`` RGB image.
@@ -245,7 +251,7 @@ def draw_product_photo(
     zoom = rng.uniform(0.75, 1.25)
     unit = _unit_shape(prototype.shape)
     spin = math.pi if prototype.layout == "scatter" else math.radians(15)
-    photo_hue = hue_shift + rng.normal(0, HUE_JITTER)
+    photo_hue = hue_shift + rng.normal(0, hue_jitter)
     for cx, cy in _centres(prototype.layout, n_objects, canvas, rng):
         height = prototype.scale * canvas * zoom * rng.uniform(0.85, 1.15)
         width = height * prototype.aspect * rng.uniform(0.9, 1.1)
@@ -314,7 +320,8 @@ def draw_uninformative_photo(size: int, rng: np.random.Generator) -> Image.Image
     return image
 
 
-def hue_shift_of_code(code: int) -> float:
-    """The code's hue offset inside its visual group, centred on the prototype's hue."""
+def hue_shift_of_code(code: int, class_hue_shift: float = CLASS_HUE_SHIFT) -> float:
+    """The code's hue offset inside its visual group, centred on the prototype's hue
+    (``class_hue_shift`` degrees between the codes of a group)."""
     codes = VISUAL_GROUPS[PROTOTYPE_OF_CODE[code]]
-    return (codes.index(code) - (len(codes) - 1) / 2) * CLASS_HUE_SHIFT
+    return (codes.index(code) - (len(codes) - 1) / 2) * class_hue_shift
