@@ -15,7 +15,7 @@ MODEL ?= models:/rakuten_kedro/latest
 SERVE_PORT ?= 5001
 UI_PORT ?= 5000
 
-.PHONY: demo test install lint viz jupyter benchmarks gpu-check clean-outputs serve mlflow-ui
+.PHONY: demo test install lint viz jupyter benchmarks gpu-check rehearsal clean-outputs serve mlflow-ui
 
 demo: install  ## run the whole method end to end on the demo data (CPU, minutes)
 	$(BIN)/kedro run
@@ -53,6 +53,9 @@ benchmarks: install
 
 gpu-check: install  ## on a GPU (<= 8 min): measure the paper-size models, rewrite the planning table
 	$(BIN)/python benchmarks/gpu_check.py
+
+rehearsal: install  ## conf/rakuten end to end on the CPU with stand-in weights (minutes, no GPU)
+	$(BIN)/python benchmarks/rehearsal.py
 
 clean-outputs:  ## delete every generated output (never data/01_raw)
 	find data/02_intermediate data/03_primary data/04_feature data/05_model_input \

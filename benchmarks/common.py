@@ -127,6 +127,21 @@ def start(name: str) -> None:
     print(f"== {name} (load average at start: {_STATE['load_at_start'][0]:.2f})", flush=True)
 
 
+def torch_threads_for_load(choice: str) -> int:
+    """Torch intra-op threads for a run: ``N``, ``0`` (torch's default: one per core), or
+    ``auto``: one when the CPU is already busy (load average >= usable cores - 0.5), else 0.
+
+    On a shared CPU one thread can be several times faster than one per core
+    (``cpu_threads.py``): OpenMP threads wait at every operator barrier while a core is taken.
+    """
+    if choice != "auto":
+        return int(choice)
+    cores, load = len(os.sched_getaffinity(0)), os.getloadavg()[0]
+    threads = 1 if load >= cores - 0.5 else 0
+    print(f"load average {load:.2f} on {cores} cores: torch threads {threads} (0 = default)")
+    return threads
+
+
 def timeit(fn: Callable[[], Any], repeat: int = 3, warmup: int = 1) -> float:
     """The best wall time of ``repeat`` calls of ``fn`` in seconds, after ``warmup`` calls.
 

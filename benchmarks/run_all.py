@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import common
+
 BENCH_DIR = Path(__file__).resolve().parent
 #: In order: the cheap ones first; e2e_demo last and only on request.
 SCRIPTS = ["cpu_threads", "image_loading", "text_model", "inference_batching", "precision_bf16",
@@ -38,13 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     environment = dict(os.environ)
-    threads = args.threads
-    if threads == "auto":
-        cores, load = len(os.sched_getaffinity(0)), os.getloadavg()[0]
-        threads = "1" if load >= cores - 0.5 else "0"
-        print(f"load average {load:.2f} on {cores} cores: torch threads {threads} (0 = default)")
-    if int(threads):
-        environment["RAKUTEN_BENCH_THREADS"] = str(int(threads))
+    threads = common.torch_threads_for_load(args.threads)
+    if threads:
+        environment["RAKUTEN_BENCH_THREADS"] = str(threads)
     names = args.only or SCRIPTS + (["e2e_demo"] if args.e2e else [])
     failed = []
     t0 = time.perf_counter()
