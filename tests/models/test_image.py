@@ -94,6 +94,7 @@ def test_offline_imagenet_weights_name_the_parameter_and_why(tmp_path, monkeypat
     assert "this run is offline (HF_HUB_OFFLINE=1)" in message
     assert "download https://download.pytorch.org/models/resnet50-11ad3fa6.pth" in message
     assert '--params "denoising.model.weights_path=/models/resnet50-11ad3fa6.pth"' in message
+    assert "conf/local/ is read only without --env" in message  # not under --env rakuten
     assert "denoising.model.weights: null" in message
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setattr(online, "answers", lambda url, timeout=0: False)  # no network

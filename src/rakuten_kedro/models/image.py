@@ -107,7 +107,8 @@ def locate_weights(
         f"  1. download {url} on a machine with internet access and copy it into "
         f"{cached.parent}/ (the torch hub cache, under $TORCH_HOME);\n"
         f"  2. or give that file, a state dict of the same ResNet: "
-        f'--params "{parameter}.weights_path=/models/{cached.name}" (or in conf/local/);\n'
+        f'--params "{parameter}.weights_path=/models/{cached.name}" (or in the parameters of '
+        f"the run's environment, conf/<env>/; conf/local/ is read only without --env);\n"
         f"  3. or train from scratch: {parameter}.weights: null."
     )
 

@@ -67,7 +67,7 @@ def missing_weights_message(name_or_path: str, parameter: str, reason: str) -> s
         f"  3. point the parameter at it: kedro run --env rakuten "
         f'--params "{parameter}={folder}"\n'
         f"     or set {parameter} in conf/rakuten/parameters_text_model.yml "
-        "(conf/local/ for a per-machine path).\n"
+        "(conf/local/ is read only by runs without --env).\n"
         f"A model already in the hub cache ({hub_constants.HF_HUB_CACHE}) is used offline too."
     )
 
