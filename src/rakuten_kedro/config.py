@@ -327,8 +327,8 @@ class CrossValidation(Config):
     epoch_selection: Literal["inner", "held_out"]
 
 
-class FusionTraining(Config):
-    """``fusion.training``: the fold networks of every decision-level fusion."""
+class FoldNetworkTraining(Config):
+    """How the small networks trained out-of-fold on the validation split learn (both fusions)."""
 
     epochs: int = Field(ge=1)
     lr: float = Field(gt=0)
@@ -336,6 +336,10 @@ class FusionTraining(Config):
     batch_size: int = Field(ge=0)
     seed: int
     cpu: bool = True
+
+
+class FusionTraining(FoldNetworkTraining):
+    """``fusion.training``: the fold networks of every decision-level fusion."""
 
 
 class FusionNetwork(Config):
@@ -361,18 +365,12 @@ class Fusion(Config):
     stacking: Stacking
 
 
-class FeatureFusion(Config):
+class FeatureFusion(FoldNetworkTraining):
     """``feature_fusion``: the feature-level fusion baseline over frozen features."""
 
     proj_dim: int = Field(ge=1)
     hidden: int = Field(ge=1)
     dropout: float = Field(ge=0, lt=1)
-    epochs: int = Field(ge=1)
-    lr: float = Field(gt=0)
-    weight_decay: float = Field(ge=0)
-    batch_size: int = Field(ge=0)
-    seed: int
-    cpu: bool = True
 
 
 # ---------------------------------------------------------------------------------------------
