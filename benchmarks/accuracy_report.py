@@ -31,6 +31,8 @@ from accuracy import (
     write_json,
 )
 
+from rakuten_kedro.fusion.vote import ensemble_vote
+
 N_CLASSES = 27
 BOOTSTRAP = 1000
 #: The submission: every difference is paired against it on the same resampled rows.
@@ -125,6 +127,18 @@ def members(stored: dict[str, Method]) -> list[str]:
     return sorted(
         name for name in stored if name.startswith("base.fusion_") and "test_probs" in stored[name]
     )
+
+
+def majority(stored: dict[str, Method], names: Sequence[str]) -> Method:
+    """The members' majority vote with the project's own rule (``ensemble.rule: majority``):
+    validation votes are the members' argmax, test votes their fold networks' votes."""
+    val = np.stack([stored[name]["val_probs"] for name in names])
+    test = np.stack([stored[name]["test_probs"] for name in names])
+    test_votes = np.stack([predictions(stored[name], "test") for name in names])
+    return {
+        "val_pred": ensemble_vote("majority", val.argmax(axis=2), val),
+        "test_pred": ensemble_vote("majority", test_votes, test),
+    }
 
 
 def best_by_validation(stored: dict[str, Method], names: Sequence[str]) -> Method:
@@ -232,6 +246,7 @@ def derived_methods(stored: dict[str, Method], rows: Rows) -> dict[str, Method]:
     if names:
         out["ensemble:best_member_by_val"] = best_by_validation(stored, names)
         out["ensemble:soft_vote"] = soft_vote(stored, names)
+        out["ensemble:majority_vote"] = majority(stored, names)
         val_f1 = [macro_f1(rows.val_labels, predictions(stored[n], "val")) for n in names]
         out["ensemble:soft_vote_val_weighted"] = soft_vote(stored, names, val_f1)
         for name in names:
@@ -489,7 +504,8 @@ def readme_tables(result: dict[str, Any]) -> list[str]:
 
 #: The methods of the main table, in order, with what they are.
 HEADLINE_METHODS: dict[str, str] = {
-    "base.ensemble": "**conf/base submission** (ensemble vote of 5 members)",
+    "base.ensemble": "**conf/base submission** (`ensemble.rule` of 5 members)",
+    "ensemble:majority_vote": "the members' majority vote (the paper's rule)",
     "ensemble:best_member_by_val": "conf/base member with the best validation score",
     "base.fusion_transformer_dcl_2layer": "conf/base headline member (2-layer net)",
     "product:text_transformer+image_dcl_clean": "its parameter-free product",
@@ -619,11 +635,12 @@ def wall_table(result: dict[str, Any]) -> list[str]:
 KEY_DIFFERENCES: dict[str, tuple[str, str]] = {
     "reference (TF-IDF × plain ResNet18 64 px) vs submission": (
         "product:text_tfidf+image.resnet18_64px_e12", REFERENCE),
-    "soft vote of the 5 members vs their majority vote": ("ensemble:soft_vote", REFERENCE),
-    "validation-weighted soft vote vs majority vote": (
-        "ensemble:soft_vote_val_weighted", REFERENCE),
-    "member with the best validation score vs majority vote": (
-        "ensemble:best_member_by_val", REFERENCE),
+    "soft vote of the 5 members vs their majority vote": (
+        "ensemble:soft_vote", "ensemble:majority_vote"),
+    "validation-weighted soft vote vs soft vote": (
+        "ensemble:soft_vote_val_weighted", "ensemble:soft_vote"),
+    "submission vs the member with the best validation score": (
+        REFERENCE, "ensemble:best_member_by_val"),
     "headline member vs the product of its inputs": (
         "base.fusion_transformer_dcl_2layer", "product:text_transformer+image_dcl_clean"),
     "2-layer vs 1-layer fusion net (transformer, DCL image)": (

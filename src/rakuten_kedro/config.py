@@ -30,6 +30,10 @@ from typing_extensions import Self
 Precision = Literal["auto", "no", "bf16", "fp16"]
 #: ``scale_lr``: how the learning rate follows the number of processes (``training.scaled_lr``).
 LrScaling = Literal["linear", "none"]
+#: ``ensemble.rule``: how the ensemble combines its members (``fusion.vote.ensemble_vote``):
+#: ``soft`` picks the class with the highest mean probability, ``majority`` the class most
+#: members predict (the paper).
+EnsembleRule = Literal["soft", "majority"]
 #: The project's seed (``seed`` in conf/base/globals.yml), for code called outside a run:
 #: the demo generator's command line, the training loop used from a notebook.
 DEFAULT_SEED = 2020
@@ -316,7 +320,7 @@ class Denoising(Config):
 
 
 # ---------------------------------------------------------------------------------------------
-# Fusion and ensemble (parameters_fusion.yml)
+# Fusion and ensemble (parameters_fusion.yml, parameters_ensemble.yml)
 
 
 class CrossValidation(Config):
@@ -371,6 +375,12 @@ class FeatureFusion(FoldNetworkTraining):
     proj_dim: int = Field(ge=1)
     hidden: int = Field(ge=1)
     dropout: float = Field(ge=0, lt=1)
+
+
+class Ensemble(Config):
+    """``ensemble``: how the members' answers become the submission."""
+
+    rule: EnsembleRule
 
 
 # ---------------------------------------------------------------------------------------------
@@ -469,7 +479,7 @@ def parses_params(func: Function) -> Function:
 #: run-time values of conf/base/globals.yml that ``--params`` may set (``data.raw_dir=…``,
 #: ``seed=7``), which Kedro adds to the parameters.
 FIXED_BLOCKS = frozenset(
-    {"grid", "preprocessing", "denoising", "fusion", "feature_fusion", "predict",
+    {"grid", "preprocessing", "denoising", "fusion", "feature_fusion", "ensemble", "predict",
      "model_card", "tracking", "data", "images", "checkpoints", "demo", "seed"}
 )  # fmt: skip
 

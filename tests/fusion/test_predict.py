@@ -48,7 +48,22 @@ def test_products_without_photo_get_the_text_answer():
     member_probs = [np.full((2, 4), 0.25)] * 3
     text = np.array([[0.1, 0.2, 0.3, 0.4], [0.9, 0.05, 0.03, 0.02]])
     predicted, probs = ensemble_with_text_fallback(
-        member_votes, member_probs, text, np.array([True, False])
+        "majority", member_votes, member_probs, text, np.array([True, False])
     )
     assert predicted.tolist() == [1, 0]
     assert np.allclose(probs[1], text[1]) and np.allclose(probs[0], 0.25)
+
+
+def test_the_rule_decides_between_two_hesitant_members_and_one_confident_one():
+    hesitant = np.array([[0.4, 0.6, 0.0]])
+    confident = np.array([[1.0, 0.0, 0.0]])
+    member_probs = [hesitant, hesitant, confident]
+    member_votes = [probs.argmax(axis=1) for probs in member_probs]
+    answers = {
+        rule: ensemble_with_text_fallback(
+            rule, member_votes, member_probs, np.zeros((1, 3)), np.array([True])
+        )[0].tolist()
+        for rule in ("majority", "soft")
+    }
+    # majority: two votes for class 1; soft: mean probabilities 0.6 vs 0.4 for class 0
+    assert answers == {"majority": [1], "soft": [0]}

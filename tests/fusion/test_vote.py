@@ -1,4 +1,4 @@
-"""Majority vote and its summed-probability tie-break, on hand-made votes."""
+"""Majority vote and its summed-probability tie-break, and the soft vote, on hand-made votes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from rakuten_kedro.fusion.vote import majority_vote, vote_from_probs
+from rakuten_kedro.fusion.vote import ensemble_vote, majority_vote, soft_vote, vote_from_probs
 
 
 def _probs(rows):
@@ -67,3 +67,21 @@ def test_majority_vote_does_not_copy_the_members_probabilities():
 
     assert winners.tolist() == reference.argmax(axis=1).tolist()
     assert peak < probs.nbytes
+
+
+def test_soft_vote_takes_the_highest_mean_probability():
+    probs = _probs([[[0.4, 0.6], [0.9, 0.1]], [[0.4, 0.6], [0.2, 0.8]], [[1.0, 0.0], [0.2, 0.8]]])
+    # row 0: two members prefer class 1 but the mean is 0.6 for class 0; row 1: 0.57 for class 1
+    assert soft_vote(probs).tolist() == [0, 1]
+    assert vote_from_probs(probs).tolist() == [1, 1]
+    with pytest.raises(ValueError, match="voters, rows, classes"):
+        soft_vote(probs[0])
+
+
+def test_ensemble_vote_follows_its_rule():
+    probs = _probs([[[0.4, 0.6]], [[0.4, 0.6]], [[1.0, 0.0]]])
+    votes = probs.argmax(axis=2)
+    assert ensemble_vote("soft", votes, probs).tolist() == [0]
+    assert ensemble_vote("majority", votes, probs).tolist() == [1]
+    with pytest.raises(ValueError, match="unknown ensemble rule 'mean'"):
+        ensemble_vote("mean", votes, probs)

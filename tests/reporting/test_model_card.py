@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rakuten_kedro.config import ModelCard
+from rakuten_kedro.config import Ensemble, ModelCard
 from rakuten_kedro.reporting.model_card import model_card
 
 CODES = [10, 40, 50]
@@ -18,7 +18,7 @@ GRID = {
 }
 
 
-def _card() -> str:
+def _card(rule: str = "soft") -> str:
     products = pd.DataFrame(
         {"prdtypecode": [10, 10, 10, 40, 40, 50], "split": ["train"] * 4 + ["val"] * 2}
     )
@@ -32,7 +32,7 @@ def _card() -> str:
                                                       "stage2": {"seconds": 120.0}}}}  # fmt: skip
     options = ModelCard(data_source="demo", worst_classes=2)
     return model_card(products, results, validation, CODES, denoising, GRID, options,
-                      image_metrics)  # fmt: skip
+                      image_metrics, Ensemble(rule=rule))  # fmt: skip
 
 
 def test_the_card_has_every_section_in_order():
@@ -55,3 +55,5 @@ def test_data_classes_worst_classes_denoising_and_training_time_are_the_runs():
     assert "precision 50 %, recall 100 %" in card
     assert "Image training time (both stages of every image variant): 3.0 min" in card
     assert "`m1`: `text_tfidf` + `image_dcl_clean`, network `concat`" in card
+    assert "and a soft vote of the members (the class with the highest mean probability)" in card
+    assert "and a majority vote of the members (after" in _card("majority")

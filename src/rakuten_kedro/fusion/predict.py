@@ -1,7 +1,8 @@
 """Classify new products with trained fusion networks: member votes, ensemble, top-k table.
 
 Used by the ``predict`` pipeline (no training): each ensemble member's saved fold networks
-(``FoldEnsemble``) fuse its text and image probabilities and vote; the members vote in turn.
+(``FoldEnsemble``) fuse its text and image probabilities and vote; the members vote in turn
+under ``ensemble.rule``.
 Products whose photo could not be read get their text model's answer instead.
 """
 
@@ -14,8 +15,9 @@ import pandas as pd
 import torch
 
 from rakuten_kedro.codes import PRDTYPECODE_NAMES
+from rakuten_kedro.config import EnsembleRule
 from rakuten_kedro.fusion.decision import stack_probabilities
-from rakuten_kedro.fusion.vote import majority_vote, vote_from_probs
+from rakuten_kedro.fusion.vote import ensemble_vote, vote_from_probs
 
 
 def fold_ensemble_predict(
@@ -73,15 +75,17 @@ def top_k_table(
     return table
 
 
-def ensemble_with_text_fallback(
+def ensemble_with_text_fallback(  # noqa: PLR0917 - each argument is one array of the same rows
+    rule: EnsembleRule,
     member_votes: Sequence[np.ndarray],
     member_probs: Sequence[np.ndarray],
     text_probs: np.ndarray,
     has_photo: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The members' majority vote, or the text model's answer where the photo is unusable.
+    """The members' vote, or the text model's answer where the photo is unusable.
 
     Args:
+        rule: ``ensemble.rule`` (``soft`` or ``majority``), as in the ensemble pipeline.
         member_votes: Each member's ``(N,)`` votes.
         member_probs: Each member's ``(N, C)`` mean probabilities (tie-break, ranking).
         text_probs: ``(N, C)`` probabilities of the headline text model.
@@ -92,7 +96,7 @@ def ensemble_with_text_fallback(
         for products with a photo, the text model's argmax and probabilities for the others.
     """
     probs = np.stack(member_probs)
-    predicted = majority_vote(np.stack(member_votes), probs)
+    predicted = ensemble_vote(rule, np.stack(member_votes), probs)
     mean_probs = probs.mean(axis=0)
     has_photo = np.asarray(has_photo, dtype=bool)
     predicted = np.where(has_photo, predicted, text_probs.argmax(axis=1))

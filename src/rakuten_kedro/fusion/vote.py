@@ -1,8 +1,11 @@
-"""Majority vote with ties broken by summed probability (fold networks and ensemble members)."""
+"""How voters' answers are combined: the majority vote with ties broken by summed probability
+(fold networks; the paper's ensemble) and the soft vote (the ensemble's default rule)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from rakuten_kedro.config import EnsembleRule
 
 
 def majority_vote(votes: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -46,3 +49,37 @@ def vote_from_probs(probs: np.ndarray) -> np.ndarray:
     """
     probs = np.asarray(probs)
     return majority_vote(probs.argmax(axis=2), probs)
+
+
+def soft_vote(probs: np.ndarray) -> np.ndarray:
+    """The class with the highest mean probability over the voters: a confident voter outweighs
+    two hesitant ones, which a majority vote ignores.
+
+    Args:
+        probs: ``(M, N, C)`` class probabilities of ``M`` voters.
+
+    Returns:
+        ``(N,)`` int64 winning class of every row (a tie goes to the lowest index).
+    """
+    probs = np.asarray(probs)
+    if probs.ndim != 3:
+        raise ValueError(f"probs must be (voters, rows, classes); got shape {probs.shape}")
+    return probs.sum(axis=0, dtype=np.float64).argmax(axis=1).astype(np.int64)
+
+
+def ensemble_vote(rule: EnsembleRule, votes: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """The ensemble's answer under ``rule`` (``ensemble.rule``).
+
+    Args:
+        rule: ``soft`` or ``majority``.
+        votes: ``(M, N)`` each member's predicted class (the majority vote counts them).
+        probs: ``(M, N, C)`` each member's probabilities.
+
+    Returns:
+        ``(N,)`` int64 winning class of every row.
+    """
+    if rule == "soft":
+        return soft_vote(probs)
+    if rule == "majority":
+        return majority_vote(votes, probs)
+    raise ValueError(f"unknown ensemble rule {rule!r}: soft or majority")

@@ -15,10 +15,15 @@ from typing import Any
 import pandas as pd
 
 from rakuten_kedro.codes import PRDTYPECODE_NAMES
-from rakuten_kedro.config import ModelCard
+from rakuten_kedro.config import Ensemble, ModelCard
 from rakuten_kedro.reporting.table import results_markdown, results_table
 from rakuten_kedro.training.metrics import classification_metrics
 
+#: The card's words for each ``ensemble.rule``.
+VOTE_WORDS = {
+    "soft": "soft vote of the members (the class with the highest mean probability)",
+    "majority": "majority vote of the members",
+}
 INTENDED_USE = (
     "Suggest the Rakuten France product type code (27 codes) of a new listing from its title, "
     "description and photo, with the top-3 codes and their probabilities. Low-confidence "
@@ -83,6 +88,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
     grid: Mapping[str, Any],
     options: ModelCard,
     image_metrics: Mapping[str, Mapping[str, Any]],
+    ensemble: Ensemble,
 ) -> str:
     """The model card as Markdown.
 
@@ -95,6 +101,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         grid: The ``grid`` parameters (variants, members, headline).
         options: The ``model_card`` parameters.
         image_metrics: Each image variant's metrics (their ``training`` stages' ``seconds``).
+        ensemble: The ``ensemble`` parameters (how the members vote).
 
     Returns:
         The Markdown text.
@@ -116,8 +123,8 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         "",
         "## Method",
         "Text models and image models (ResNet, DCL on a denoised training set), decision-level "
-        "fusion networks over their probabilities, and a majority vote of the members "
-        "(Bi, Wang, Fan et al., SIGIR eCom 2020).",
+        f"fusion networks over their probabilities, and a {VOTE_WORDS[ensemble.rule]} "
+        "(after Bi, Wang, Fan et al., SIGIR eCom 2020, whose ensemble is a majority vote).",
         "- Text variants: " + ", ".join(f"`{v['name']}` ({v['kind']})" for v in grid["text"]),
         "- Image variants: "
         + ", ".join(

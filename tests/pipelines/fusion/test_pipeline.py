@@ -110,6 +110,7 @@ def run_outputs(tmp_path_factory):
         # the model card's other sources
         "params:grid": dataclasses.asdict(GRID),
         "params:model_card": {"data_source": "demo", "worst_classes": 3},
+        "params:ensemble": {"rule": "soft"},
         "denoising_metrics": {"n_train": n_train, "n_flagged": 5, "n_dropped": 2},
         "image_a.metrics": {"training": {"stage1": {"seconds": 60.0}}},
     }

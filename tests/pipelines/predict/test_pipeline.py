@@ -51,6 +51,7 @@ def test_pipeline_uses_only_trained_artifacts():
 
 
 PREDICT = {"input_dir": "new_products", "top_k": 2, "low_confidence_below": 0.5}
+ENSEMBLE = {"rule": "soft"}
 
 
 def predictions(caplog) -> pd.DataFrame:
@@ -62,8 +63,8 @@ def predictions(caplog) -> pd.DataFrame:
     text = probs_table(np.array([1, 2]), np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]), codes)
     with caplog.at_level(logging.WARNING):
         return predict_new_products(
-            new_products, cache, {"codes": codes}, PREDICT, "abc", text, votes, member, votes,
-            member,
+            new_products, cache, {"codes": codes}, PREDICT, ENSEMBLE, "abc", text, votes, member,
+            votes, member,
         )  # fmt: skip
 
 
@@ -95,6 +96,7 @@ def test_predictions_name_each_code_flag_low_confidence_and_say_where_they_come_
         SimpleNamespace(issues=pd.DataFrame()),
         {"codes": [10, 40, 50]},
         PREDICT,
+        ENSEMBLE,
         "abc",
         probs,
         predictions_table(np.array([1]), np.array([0]), [10, 40, 50]),
@@ -146,6 +148,7 @@ def tiny_catalog(input_dir: Path, tmp_path: Path) -> DataCatalog:
             "image_dcl_clean.run", cpu=True, progress=False, mixed_precision="no"
         ),
         "params:predict": params("predict", input_dir=str(input_dir)),
+        "params:ensemble": params("ensemble"),
     }
     return DataCatalog(
         datasets={

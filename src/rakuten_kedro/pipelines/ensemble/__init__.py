@@ -1,4 +1,5 @@
-"""Majority vote of the ensemble members' decision-level fusions, and the submission file."""
+"""The vote of the ensemble members' decision-level fusions (``ensemble.rule``), and the
+submission file."""
 
 from rakuten_kedro.pipelines.ensemble.pipeline import create_pipeline
 

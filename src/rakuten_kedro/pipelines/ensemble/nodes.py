@@ -1,4 +1,4 @@
-"""Nodes of the ensemble pipeline: the members' majority vote and the submission table."""
+"""Nodes of the ensemble pipeline: the members' vote (``ensemble.rule``) and the submission."""
 
 from __future__ import annotations
 
@@ -7,21 +7,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rakuten_kedro.fusion.vote import majority_vote
+from rakuten_kedro.config import Ensemble, parses_params
+from rakuten_kedro.fusion.vote import ensemble_vote
 from rakuten_kedro.tables import prediction_labels, predictions_table, probs_matrix, validation_rows
 
 
+@parses_params
 def vote_validation(
-    products: pd.DataFrame, label_encoding: dict[str, Any], *member_val_probs: pd.DataFrame
+    products: pd.DataFrame,
+    label_encoding: dict[str, Any],
+    ensemble: Ensemble,
+    *member_val_probs: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Majority vote of the members' out-of-fold predictions on the validation rows.
+    """The members' vote (``ensemble.rule``) on their out-of-fold validation probabilities.
 
-    Each member votes for its most probable class; ties go to the highest summed probability.
-    The members' predictions are out-of-fold, so the vote is an honest validation score too.
+    Under ``majority`` each member votes for its most probable class; ties go to the highest
+    summed probability. The members' predictions are out-of-fold, so the vote is an honest
+    validation score too.
 
     Args:
         products: The ``products`` table (validation rows).
         label_encoding: ``{"codes": [...]}``.
+        ensemble: The ``ensemble`` parameters (``rule``).
         *member_val_probs: Every member's ``{member}.val_probs``.
 
     Returns:
@@ -35,16 +42,23 @@ def vote_validation(
             for index, table in enumerate(member_val_probs)
         ]
     )
-    return predictions_table(row_ids, majority_vote(probs.argmax(axis=2), probs), codes)
+    return predictions_table(
+        row_ids, ensemble_vote(ensemble.rule, probs.argmax(axis=2), probs), codes
+    )
 
 
-def vote_test(label_encoding: dict[str, Any], *member_tables: pd.DataFrame) -> pd.DataFrame:
-    """Majority vote of the members' test predictions (each already its folds' vote).
+@parses_params
+def vote_test(
+    label_encoding: dict[str, Any], ensemble: Ensemble, *member_tables: pd.DataFrame
+) -> pd.DataFrame:
+    """The members' vote (``ensemble.rule``) on the test rows.
 
     Args:
         label_encoding: ``{"codes": [...]}``.
-        *member_tables: For each member in turn, its ``{member}.test_predictions`` then its
-            ``{member}.test_probs`` (the probabilities only break ties).
+        ensemble: The ``ensemble`` parameters (``rule``).
+        *member_tables: For each member in turn, its ``{member}.test_predictions`` (its fold
+            networks' vote, counted by ``majority``) then its ``{member}.test_probs`` (its fold
+            networks' mean probabilities: averaged by ``soft``, tie-breaks of ``majority``).
 
     Returns:
         ``row_id``, ``label``, ``prdtypecode`` of the test rows, in the first member's order.
@@ -66,7 +80,7 @@ def vote_test(label_encoding: dict[str, Any], *member_tables: pd.DataFrame) -> p
             for i, (_, table) in enumerate(pairs)
         ]
     )
-    return predictions_table(row_ids, majority_vote(votes, probs), codes)
+    return predictions_table(row_ids, ensemble_vote(ensemble.rule, votes, probs), codes)
 
 
 def make_submission(test_predictions: pd.DataFrame, test_products: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The ensemble pipeline: majority vote of the members (``grid.members``), submission."""
+"""The ensemble pipeline: the members' vote (``grid.members``, ``ensemble.rule``), submission."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from rakuten_kedro.pipelines.ensemble.nodes import make_submission, vote_test, v
 
 
 def create_pipeline(grid: Grid) -> Pipeline:
-    """Votes the members' predictions on validation (out-of-fold) and test rows; submission.
+    """Votes the members' predictions on validation (out-of-fold) and test rows under
+    ``ensemble.rule``; the submission.
 
     Args:
         grid: The experiment grid of the environment (``grid.members`` vote).
@@ -22,7 +23,12 @@ def create_pipeline(grid: Grid) -> Pipeline:
         [
             Node(
                 vote_validation,
-                inputs=["products", "label_encoding", *(f"{m.name}.val_probs" for m in members)],
+                inputs=[
+                    "products",
+                    "label_encoding",
+                    "params:ensemble",
+                    *(f"{m.name}.val_probs" for m in members),
+                ],
                 outputs="ensemble.val_predictions",
                 name="vote_validation_node",
                 namespace="ensemble",
@@ -31,6 +37,7 @@ def create_pipeline(grid: Grid) -> Pipeline:
                 vote_test,
                 inputs=[
                     "label_encoding",
+                    "params:ensemble",
                     *(
                         name
                         for m in members

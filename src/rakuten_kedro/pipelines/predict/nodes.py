@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rakuten_kedro.config import ImageCacheSettings, Predict, parses_params
+from rakuten_kedro.config import Ensemble, ImageCacheSettings, Predict, parses_params
 from rakuten_kedro.datasets.image_cache import ImageCacheSpec
 from rakuten_kedro.fingerprint import digest, model_digest
 from rakuten_kedro.fusion.predict import ensemble_with_text_fallback, top_k_table
@@ -58,6 +58,7 @@ def predict_new_products(  # noqa: PLR0917 - Kedro passes node inputs positional
     new_image_cache: ImageCacheLike,
     label_encoding: dict[str, Any],
     predict_params: Predict,
+    ensemble: Ensemble,
     models: str,
     text_probs: pd.DataFrame,
     *member_tables: pd.DataFrame,
@@ -70,6 +71,7 @@ def predict_new_products(  # noqa: PLR0917 - Kedro passes node inputs positional
         label_encoding: ``{"codes": [...]}``.
         predict_params: ``predict`` parameters (``input_dir``, ``top_k``,
             ``low_confidence_below``).
+        ensemble: ``ensemble`` parameters (``rule``: the members vote as in training).
         models: :func:`describe_models` of every model used.
         text_probs: The headline text variant's probabilities (the fallback).
         *member_tables: For each member in turn, its ``new_predictions`` then its
@@ -99,6 +101,7 @@ def predict_new_products(  # noqa: PLR0917 - Kedro passes node inputs positional
     codes = list(label_encoding["codes"])
     pairs = list(zip(member_tables[::2], member_tables[1::2], strict=True))
     predicted, probs = ensemble_with_text_fallback(
+        ensemble.rule,
         [prediction_labels(votes, row_ids, "member votes") for votes, _ in pairs],
         [probs_matrix(member_probs, codes, row_ids, "member probs") for _, member_probs in pairs],
         probs_matrix(text_probs, codes, row_ids, "text probs"),

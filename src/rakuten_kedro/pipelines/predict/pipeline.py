@@ -83,6 +83,7 @@ def create_pipeline(grid: Grid) -> Pipeline:
                     "new_image_cache",
                     "label_encoding",
                     "params:predict",
+                    "params:ensemble",
                     "new_models_digest",
                     f"{grid.headline_member.text}.{NEW}_probs",
                     *(

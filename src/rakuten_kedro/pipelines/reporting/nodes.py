@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rakuten_kedro.config import ModelCard, parses_params
+from rakuten_kedro.config import Ensemble, ModelCard, parses_params
 from rakuten_kedro.reporting.figures import (
     confusion_matrix_figure,
     methods_bar_chart,
@@ -137,6 +137,7 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     denoising_metrics: dict[str, Any],
     grid: dict[str, Any],
     options: ModelCard,
+    ensemble: Ensemble,
     **image_metrics: dict[str, Any],
 ) -> str:
     """The model card (Markdown) of the run: data, method, scores, denoising, limits.
@@ -149,6 +150,7 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
         denoising_metrics: The denoising pipeline's metrics.
         grid: The ``grid`` parameters.
         options: The ``model_card`` parameters.
+        ensemble: The ``ensemble`` parameters (the card names the vote).
         **image_metrics: Image variant name -> its metrics (training stages' times).
 
     Returns:
@@ -156,5 +158,5 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     """
     return model_card(
         products, results, validation_predictions, list(label_encoding["codes"]),
-        denoising_metrics, grid, options, image_metrics,
+        denoising_metrics, grid, options, image_metrics, ensemble,
     )  # fmt: skip

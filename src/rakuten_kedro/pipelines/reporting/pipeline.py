@@ -97,6 +97,7 @@ def create_pipeline(grid: Grid) -> Pipeline:
                     "denoising_metrics": "denoising_metrics",
                     "grid": "params:grid",
                     "options": "params:model_card",
+                    "ensemble": "params:ensemble",
                     **{image.name: f"{image.name}.metrics" for image in grid.image},
                 },
                 outputs="model_card",
