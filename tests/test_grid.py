@@ -89,6 +89,20 @@ def test_the_project_grids():
     assert {m.network for m in rakuten.members} == {"one_layer", "two_layer", "two_layer_residual"}
 
 
+def test_the_fast_preset_leaves_out_denoising_and_the_dcl_image():
+    base, fast = load_grid("local", PROJECT / "conf"), load_grid("fast", PROJECT / "conf")
+    assert base.uses_denoising and not fast.uses_denoising
+    assert [v.name for v in fast.image] == ["image_plain_noisy"] and fast.text == base.text
+    assert {(m.text, m.image) for m in fast.members} == {
+        ("text_transformer", "image_plain_noisy"), ("text_tfidf", "image_plain_noisy")
+    }  # fmt: skip
+    default_nodes = {node.name for node in build_pipelines(fast)["__default__"].nodes}
+    denoising_nodes = {node.name for node in build_pipelines(fast)["denoising"].nodes}
+    assert denoising_nodes and not denoising_nodes & default_nodes
+    base_default = {node.name for node in build_pipelines(base)["__default__"].nodes}
+    assert denoising_nodes <= base_default
+
+
 def members_of(pipelines: dict) -> set[str]:
     return {
         n.namespace for n in pipelines["fusion"].nodes if n.name.endswith("_decision_fusion_node")

@@ -44,6 +44,15 @@ def test_rakuten_env_reads_the_challenge_folder_at_paper_sizes():
     assert ctx.params["preprocessing"]["image_cache"].sizes == [224, 448]
 
 
+def test_fast_env_votes_softly_with_one_image_stage_and_a_32px_cache():
+    params = context(env="fast").params
+    assert params["ensemble"].rule == "soft"
+    assert params["image_plain_noisy"]["stage2"].enabled is False
+    assert params["image_plain_noisy"]["stage1"].input_size == 32  # base's, soft-merged
+    assert params["preprocessing"]["image_cache"].sizes == [32]
+    assert context(env="rakuten").params["ensemble"].rule == "majority"  # the paper's
+
+
 def test_runtime_params_choose_the_data_without_editing_yaml(tmp_path: Path):
     ctx = context(
         runtime_params={

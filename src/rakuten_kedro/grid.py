@@ -99,6 +99,12 @@ class Grid:
         """The member reported as ``decision_fusion``."""
         return next(member for member in self.members if member.name == self.headline)
 
+    @property
+    def uses_denoising(self) -> bool:
+        """Whether an image variant trains on the denoising pipeline's ids (``denoised``): if
+        none does, a run skips denoising's k-fold training."""
+        return any(variant.training_ids == "denoised" for variant in self.image)
+
     def text_variant(self, name: str) -> TextVariant:
         """The text variant ``name``."""
         return next(variant for variant in self.text if variant.name == name)

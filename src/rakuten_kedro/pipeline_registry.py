@@ -23,7 +23,8 @@ NOT_IN_DEFAULT = ("predict",)
 
 
 def build_pipelines(grid: Grid) -> dict[str, Pipeline]:
-    """Every pipeline for ``grid``; ``__default__`` is the whole method end to end.
+    """Every pipeline for ``grid``; ``__default__`` is the whole method end to end (without
+    denoising when no image variant trains on denoised ids).
 
     Kedro 1.7 warns "dataset names contain '.'" for any node that reads another namespace's
     output (a fusion reading ``text_transformer.val_probs``), even when the namespace mapping
@@ -48,8 +49,9 @@ def build_pipelines(grid: Grid) -> dict[str, Pipeline]:
             "reporting": reporting.create_pipeline(grid),
             "predict": predict.create_pipeline(grid),
         }
+    left_out = NOT_IN_DEFAULT if grid.uses_denoising else (*NOT_IN_DEFAULT, "denoising")
     pipelines["__default__"] = sum(
-        (pipeline for name, pipeline in pipelines.items() if name not in NOT_IN_DEFAULT),
+        (pipeline for name, pipeline in pipelines.items() if name not in left_out),
         start=Pipeline([]),
     )
     return pipelines

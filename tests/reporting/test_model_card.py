@@ -18,7 +18,7 @@ GRID = {
 }
 
 
-def _card(rule: str = "soft") -> str:
+def _card(rule: str = "soft", denoised: bool = True) -> str:
     products = pd.DataFrame(
         {"prdtypecode": [10, 10, 10, 40, 40, 50], "split": ["train"] * 4 + ["val"] * 2}
     )
@@ -31,7 +31,8 @@ def _card(rule: str = "soft") -> str:
     image_metrics = {"image_dcl_clean": {"training": {"stage1": {"seconds": 60.0},
                                                       "stage2": {"seconds": 120.0}}}}  # fmt: skip
     options = ModelCard(data_source="demo", worst_classes=2)
-    return model_card(products, results, validation, CODES, denoising, GRID, options,
+    return model_card(products, results, validation, CODES, denoising if denoised else None,
+                      GRID, options,
                       image_metrics, Ensemble(rule=rule))  # fmt: skip
 
 
@@ -55,5 +56,14 @@ def test_data_classes_worst_classes_denoising_and_training_time_are_the_runs():
     assert "precision 50 %, recall 100 %" in card
     assert "Image training time (both stages of every image variant): 3.0 min" in card
     assert "`m1`: `text_tfidf` + `image_dcl_clean`, network `concat`" in card
-    assert "and a soft vote of the members (the class with the highest mean probability)" in card
-    assert "and a majority vote of the members (after" in _card("majority")
+    assert "and a soft vote of the members: the class with the highest mean probability." in card
+    assert "and a majority vote of the members. After" in _card("majority")
+
+
+def test_a_run_without_denoising_says_so_instead_of_counting_flags():
+    card = _card(denoised=False)
+    denoising = card.split("## Denoising\n")[1].split("\n\n")[0]
+    assert denoising == (
+        "No denoising in this run: no image variant of the grid trains on denoised ids "
+        "(`training_ids: denoised`)."
+    )

@@ -21,7 +21,7 @@ from rakuten_kedro.training.metrics import classification_metrics
 
 #: The card's words for each ``ensemble.rule``.
 VOTE_WORDS = {
-    "soft": "soft vote of the members (the class with the highest mean probability)",
+    "soft": "soft vote of the members: the class with the highest mean probability",
     "majority": "majority vote of the members",
 }
 INTENDED_USE = (
@@ -79,12 +79,30 @@ def _image_seconds(image_metrics: Mapping[str, Mapping[str, Any]]) -> float:
     )
 
 
+def _denoising_section(denoising: Mapping[str, Any] | None) -> str:
+    if denoising is None:
+        return (
+            "No denoising in this run: no image variant of the grid trains on denoised ids "
+            "(`training_ids: denoised`)."
+        )
+    flagged = denoising.get("flagged") or {}
+    return (
+        f"cleanlab flagged {denoising.get('n_flagged')} of {denoising.get('n_train')} training "
+        f"products; the image model's training set drops {denoising.get('n_dropped')} of them."
+    ) + (
+        f" Against the known label flips: precision {100 * flagged['precision']:.0f} %, "
+        f"recall {100 * flagged['recall']:.0f} %."
+        if "precision" in flagged
+        else ""
+    )
+
+
 def model_card(  # noqa: PLR0917 - each argument is one section's source
     products: pd.DataFrame,
     results: Mapping[str, Mapping[str, float]],
     validation_predictions: pd.DataFrame,
     codes: Sequence[int],
-    denoising: Mapping[str, Any],
+    denoising: Mapping[str, Any] | None,
     grid: Mapping[str, Any],
     options: ModelCard,
     image_metrics: Mapping[str, Mapping[str, Any]],
@@ -97,7 +115,8 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         results: ``results.json``.
         validation_predictions: Every method's validation predictions (label indices).
         codes: The 27 codes in label order.
-        denoising: The denoising metrics (``n_train``, ``n_flagged``, ``n_dropped``, …).
+        denoising: The denoising metrics (``n_train``, ``n_flagged``, ``n_dropped``, …); None
+            when no image variant trains on denoised ids (no denoising ran).
         grid: The ``grid`` parameters (variants, members, headline).
         options: The ``model_card`` parameters.
         image_metrics: Each image variant's metrics (their ``training`` stages' ``seconds``).
@@ -112,7 +131,6 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         f"  - `{m['name']}`: `{m['text']}` + `{m['image']}`, network `{m['network']}`"
         for m in grid["members"]
     )
-    flagged = denoising.get("flagged") or {}
     lines = [
         "# Model card: rakuten_kedro product type classifier",
         "",
@@ -122,9 +140,10 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         f"- Classes: {_class_counts(products)}",
         "",
         "## Method",
-        "Text models and image models (ResNet, DCL on a denoised training set), decision-level "
-        f"fusion networks over their probabilities, and a {VOTE_WORDS[ensemble.rule]} "
-        "(after Bi, Wang, Fan et al., SIGIR eCom 2020, whose ensemble is a majority vote).",
+        "Text models and image models (ResNet; DCL and denoising as each image variant says), "
+        f"decision-level fusion networks over their probabilities, and a "
+        f"{VOTE_WORDS[ensemble.rule]}"
+        ". After Bi, Wang, Fan et al. (SIGIR eCom 2020), whose ensemble is a majority vote.",
         "- Text variants: " + ", ".join(f"`{v['name']}` ({v['kind']})" for v in grid["text"]),
         "- Image variants: "
         + ", ".join(
@@ -145,14 +164,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         *_worst_classes(validation_predictions, best, codes, options.worst_classes),
         "",
         "## Denoising",
-        f"cleanlab flagged {denoising.get('n_flagged')} of {denoising.get('n_train')} training "
-        f"products; the image model's training set drops {denoising.get('n_dropped')} of them."
-        + (
-            f" Against the known label flips: precision {100 * flagged['precision']:.0f} %, "
-            f"recall {100 * flagged['recall']:.0f} %."
-            if "precision" in flagged
-            else ""
-        ),
+        _denoising_section(denoising),
         "",
         "## Training",
         f"- Hardware: {hardware()}",

@@ -134,10 +134,10 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     results: dict[str, dict[str, float]],
     validation_predictions: pd.DataFrame,
     label_encoding: dict[str, Any],
-    denoising_metrics: dict[str, Any],
     grid: dict[str, Any],
     options: ModelCard,
     ensemble: Ensemble,
+    denoising_metrics: dict[str, Any] | None = None,
     **image_metrics: dict[str, Any],
 ) -> str:
     """The model card (Markdown) of the run: data, method, scores, denoising, limits.
@@ -147,10 +147,10 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
         results: The content of ``results.json``.
         validation_predictions: Output of ``collect_validation_predictions``.
         label_encoding: ``{"codes": [...]}``.
-        denoising_metrics: The denoising pipeline's metrics.
         grid: The ``grid`` parameters.
         options: The ``model_card`` parameters.
         ensemble: The ``ensemble`` parameters (the card names the vote).
+        denoising_metrics: The denoising pipeline's metrics (None: the grid does not denoise).
         **image_metrics: Image variant name -> its metrics (training stages' times).
 
     Returns:
