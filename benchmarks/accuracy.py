@@ -114,15 +114,10 @@ SETTINGS: tuple[Setting, ...] = (
 )  # fmt: skip
 SETTING_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
-#: Every training seed of conf/base; seed index k runs them all at their value + k (the
-#: validation split, ``preprocessing.split.seed``, stays the same).
-SEED_PARAMETERS: dict[str, int] = {
-    "text_transformer.training.seed": 2020, "text_tfidf.model.seed": 2020,
-    "denoising.seed": 2020, "denoising.run.seed": 2020,
-    "image_dcl_clean.run.seed": 2020, "image_plain_noisy.run.seed": 2020,
-    "fusion.cross_validation.seed": 2020, "fusion.training.seed": 2020,
-    "feature_fusion.seed": 2020,
-}  # fmt: skip
+#: The project's seed (conf/base/globals.yml). Seed index k runs with ``seed`` shifted by k, which
+#: moves every training seed of every preset (each is ``${runtime_params:seed, …}``, or derived
+#: from it with ``add``), while the validation split stays the one of seed index 0.
+BASE_SEED = 2020
 
 #: Logging of the scratch projects' runs: timestamps on every line, to time every node.
 LOGGING_YAML = """version: 1
@@ -281,9 +276,10 @@ def load_rows(setting: Setting) -> Rows | None:
 
 
 def seed_params(seed_index: int) -> dict[str, Any]:
-    return (
-        {name: value + seed_index for name, value in SEED_PARAMETERS.items()} if seed_index else {}
-    )
+    """``--params`` of seed index k: every training seed + k, the same validation split."""
+    if not seed_index:
+        return {}
+    return {"seed": BASE_SEED + seed_index, "preprocessing.split.seed": BASE_SEED}
 
 
 def params_argument(params: dict[str, Any]) -> str:
@@ -323,7 +319,12 @@ class RunConfig:
 
 
 CONFIGS: dict[str, RunConfig] = {
-    config.name: config for config in (RunConfig("base"), RunConfig("fast", env="fast"))
+    config.name: config
+    for config in (
+        RunConfig("base"),
+        RunConfig("fast", env="fast"),
+        RunConfig("quality", env="quality"),
+    )
 }
 
 

@@ -507,6 +507,7 @@ def readme_tables(result: dict[str, Any]) -> list[str]:
 HEADLINE_METHODS: dict[str, str] = {
     "base.ensemble": "**conf/base submission** (soft vote of 5 members)",
     "fast.ensemble": "**fast preset** (`--env fast`: 2 members, no denoising, no DCL)",
+    "quality.ensemble": "**quality preset** (`--env quality`: the fast preset × 3 seeds)",
     "ensemble:majority_vote": "the members' majority vote (the paper's rule)",
     "ensemble:best_member_by_val": "conf/base member with the best validation score",
     "base.fusion_transformer_dcl_2layer": "conf/base headline member (2-layer net)",
@@ -638,6 +639,7 @@ KEY_DIFFERENCES: dict[str, tuple[str, str]] = {
     "reference (TF-IDF × plain ResNet18 64 px) vs submission": (
         "product:text_tfidf+image.resnet18_64px_e12", REFERENCE),
     "fast preset vs conf/base": ("fast.ensemble", REFERENCE),
+    "quality preset vs fast preset": ("quality.ensemble", "fast.ensemble"),
     "reference (TF-IDF × plain ResNet18 64 px) vs fast preset": (
         "product:text_tfidf+image.resnet18_64px_e12", "fast.ensemble"),
     "soft vote of the 5 members vs their majority vote": (

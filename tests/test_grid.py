@@ -103,6 +103,15 @@ def test_the_fast_preset_leaves_out_denoising_and_the_dcl_image():
     assert denoising_nodes <= base_default
 
 
+def test_the_quality_preset_is_the_fast_one_three_times():
+    fast, quality = load_grid("fast", PROJECT / "conf"), load_grid("quality", PROJECT / "conf")
+    assert not quality.uses_denoising and len(quality.members) == 3 * len(fast.members)
+    assert [v.name for v in quality.image] == [
+        "image_plain_noisy", "image_plain_noisy_2", "image_plain_noisy_3"
+    ]  # fmt: skip
+    assert {m.network for m in quality.members} == {m.network for m in fast.members}
+
+
 def members_of(pipelines: dict) -> set[str]:
     return {
         n.namespace for n in pipelines["fusion"].nodes if n.name.endswith("_decision_fusion_node")

@@ -3,8 +3,6 @@
 import os
 import warnings
 
-from kedro.config import OmegaConfigLoader
-
 # OmegaConf 2.4 deprecates register_new_resolver(), which Kedro 1.7's OmegaConfigLoader calls
 # each time it is built: three warnings before every command that the user cannot act on.
 # Only Kedro's calls are silenced (a project's own call would still warn).
@@ -25,6 +23,7 @@ with warnings.catch_warnings():
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 # The filters above must be in place before the imports below load kedro-mlflow.
+from rakuten_kedro.config_loader import ProjectConfigLoader, add  # noqa: E402
 from rakuten_kedro.distributed import (  # noqa: E402
     close_log_files_off_the_main_process,
     process_rank,
@@ -70,10 +69,13 @@ DISABLE_HOOKS_FOR_PLUGINS = (
     MLFLOW_PLUGIN if process_rank() == 0 else (*MLFLOW_PLUGIN, "kedro-viz", "kedro-telemetry")
 )
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+# Kedro's OmegaConfigLoader, plus parameter blocks that extend another (`extends: <block>`) and
+# the `add` resolver for derived seeds (rakuten_kedro.config_loader).
+CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": CONFIG_BASE_ENV,
     "default_run_env": "local",
     # conf/<env>/ states only what differs from base: nested blocks merge key by key.
     "merge_strategy": {"parameters": "soft"},
+    "custom_resolvers": {"add": add},
 }

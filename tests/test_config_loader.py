@@ -1,0 +1,60 @@
+"""Parameter blocks that extend another, and the ``add`` resolver (rakuten_kedro.config_loader)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rakuten_kedro.config import ConfigError
+from rakuten_kedro.config_loader import add, expand_extends, merged
+
+BASE = {
+    "text_a": {"training": {"seed": 1, "lr": 0.1}, "model": {"width": 8}},
+    "fusion": {"n_folds": 4},
+}
+
+
+def test_a_block_is_its_parent_with_its_own_keys_merged_in():
+    parameters = {**BASE, "text_b": {"extends": "text_a", "training": {"seed": 2}}}
+    expanded = expand_extends(parameters)
+    assert expanded["text_b"] == {"training": {"seed": 2, "lr": 0.1}, "model": {"width": 8}}
+    assert expanded["text_a"] == BASE["text_a"]  # the parent is left as it was
+    assert parameters["text_b"] == {"extends": "text_a", "training": {"seed": 2}}  # no mutation
+
+
+def test_extends_chains_and_order_does_not_matter():
+    parameters = {
+        "text_c": {"extends": "text_b", "model": {"width": 16}},
+        "text_b": {"extends": "text_a", "training": {"seed": 2}},
+        **BASE,
+    }
+    assert expand_extends(parameters)["text_c"] == {
+        "training": {"seed": 2, "lr": 0.1}, "model": {"width": 16}
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"text_b": {"extends": "text_x"}}, "text_b.extends: names no parameter block: 'text_x'"),
+        (
+            {"a": {"extends": "b"}, "b": {"extends": "a"}},
+            "b.extends: blocks extend each other: a -> b -> a",
+        ),
+        ({"a": {"extends": "a"}}, "a.extends: blocks extend each other: a -> a"),
+    ],
+)
+def test_a_wrong_extends_names_the_block(parameters, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        expand_extends(parameters)
+
+
+def test_merged_replaces_values_and_merges_mappings():
+    assert merged({"a": {"b": 1, "c": [1]}}, {"a": {"c": [2]}, "d": 3}) == {
+        "a": {"b": 1, "c": [2]}, "d": 3
+    }  # fmt: skip
+
+
+def test_add_sums_seeds_given_as_text_or_numbers():
+    assert add("2020", 1) == 2021 and add(7, "2") == 9
