@@ -39,6 +39,10 @@ def test_extends_chains_and_order_does_not_matter():
     [
         ({"text_b": {"extends": "text_x"}}, "text_b.extends: names no parameter block: 'text_x'"),
         (
+            {**BASE, "text_b": {"extends": "text_aa"}},
+            "names no parameter block: 'text_aa' (did you mean 'text_a'?)",
+        ),
+        (
             {"a": {"extends": "b"}, "b": {"extends": "a"}},
             "b.extends: blocks extend each other: a -> b -> a",
         ),

@@ -111,7 +111,8 @@ def _problems(cls: type[Config], error: ValidationError, block: str) -> list[Pro
     return problems
 
 
-def _closest(name: str, names: Any) -> str:
+def closest_name(name: str, names: Any) -> str:
+    """`` (did you mean '…'?)`` with the name of ``names`` closest to ``name``, or ``""``."""
     close = difflib.get_close_matches(name, sorted(names), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -123,7 +124,7 @@ def _did_you_mean(cls: type[Config], path: list[str]) -> str:
         model = _config_of(field.annotation) if field else None
         if model is None:
             return ""
-    return _closest(path[-1], model.model_fields)
+    return closest_name(path[-1], model.model_fields)
 
 
 def _config_of(annotation: Any) -> type[Config] | None:
@@ -586,7 +587,7 @@ def check_parameters(
         ConfigError: Listing each problem with the file (or ``--params``) that sets it.
     """
     problems = [
-        Problem(name, f"unknown parameter block{_closest(name, blocks)}")
+        Problem(name, f"unknown parameter block{closest_name(name, blocks)}")
         for name in load("parameters")
         if name not in blocks
     ]

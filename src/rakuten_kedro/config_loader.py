@@ -16,7 +16,7 @@ from typing import Any
 
 from kedro.config import OmegaConfigLoader
 
-from rakuten_kedro.config import ConfigError, Problem
+from rakuten_kedro.config import ConfigError, Problem, closest_name
 
 EXTENDS = "extends"
 
@@ -57,10 +57,10 @@ def expand_extends(parameters: Mapping[str, Any]) -> dict[str, Any]:
                 raise ConfigError(
                     [Problem(f"{name}.{EXTENDS}", f"blocks extend each other: {cycle}")]
                 )
-            if parent not in parameters or not isinstance(parameters[parent], Mapping):
-                raise ConfigError(
-                    [Problem(f"{name}.{EXTENDS}", f"names no parameter block: {parent!r}")]
-                )
+            if not isinstance(parent, str) or not isinstance(parameters.get(parent), Mapping):
+                hint = closest_name(parent, parameters)
+                what = f"names no parameter block: {parent!r}{hint}"
+                raise ConfigError([Problem(f"{name}.{EXTENDS}", what)])
             own = {key: value for key, value in block.items() if key != EXTENDS}
             block = merged(resolve(parent, (*chain, name)), own)
         expanded[name] = block
