@@ -53,6 +53,20 @@ def test_fast_env_votes_softly_with_one_image_stage_and_a_32px_cache():
     assert context(env="rakuten").params["ensemble"].rule == "majority"  # the paper's
 
 
+def test_params_given_at_run_time_reach_the_blocks_that_extend_the_one_they_set():
+    parent = {"text_transformer": {"training": {"epochs": 1}}}
+    params = context(env="quality", runtime_params=parent).params
+    assert [params[f"text_transformer{s}"]["training"].epochs for s in ("", "_2", "_3")] == [1] * 3
+    child = {"text_transformer_2": {"training": {"epochs": 2}}}
+    params = context(env="quality", runtime_params=child).params
+    assert [params[f"text_transformer{s}"]["training"].epochs for s in ("", "_2", "_3")] == [
+        8,
+        2,
+        8,
+    ]
+    assert params["text_transformer_2"]["training"].seed == 2021  # its own, derived with add
+
+
 def test_runtime_params_choose_the_data_without_editing_yaml(tmp_path: Path):
     ctx = context(
         runtime_params={
