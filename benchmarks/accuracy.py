@@ -54,6 +54,7 @@ sys.path.insert(0, str(PROJECT))  # tests.kedro_project: the one scratch-project
 
 from tests.kedro_project import KEDRO_CLI, kedro_environment, scratch_project  # noqa: E402
 
+from rakuten_kedro.config import DEFAULT_SEED  # noqa: E402
 from rakuten_kedro.demo import Difficulty, generate_demo_dataset  # noqa: E402
 from rakuten_kedro.demo.generator import LABEL_NOISE_FILE, TEST_LABELS_FILE  # noqa: E402
 
@@ -114,10 +115,9 @@ SETTINGS: tuple[Setting, ...] = (
 )  # fmt: skip
 SETTING_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
-#: The project's seed (conf/base/globals.yml). Seed index k runs with ``seed`` shifted by k, which
-#: moves every training seed of every preset (each is ``${runtime_params:seed, …}``, or derived
-#: from it with ``add``), while the validation split stays the one of seed index 0.
-BASE_SEED = 2020
+#: Seed index k runs with the project's ``seed`` (``DEFAULT_SEED``) shifted by k, which moves every
+#: training seed of every preset (each is ``${runtime_params:seed, …}``, or derived from it with
+#: ``add``), while the validation split stays the one of seed index 0.
 
 #: Logging of the scratch projects' runs: timestamps on every line, to time every node.
 LOGGING_YAML = """version: 1
@@ -279,7 +279,7 @@ def seed_params(seed_index: int) -> dict[str, Any]:
     """``--params`` of seed index k: every training seed + k, the same validation split."""
     if not seed_index:
         return {}
-    return {"seed": BASE_SEED + seed_index, "preprocessing.split.seed": BASE_SEED}
+    return {"seed": DEFAULT_SEED + seed_index, "preprocessing.split.seed": DEFAULT_SEED}
 
 
 def params_argument(params: dict[str, Any]) -> str:
