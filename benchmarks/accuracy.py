@@ -115,10 +115,6 @@ SETTINGS: tuple[Setting, ...] = (
 )  # fmt: skip
 SETTING_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
-#: Seed index k runs with the project's ``seed`` (``DEFAULT_SEED``) shifted by k, which moves every
-#: training seed of every preset (each is ``${runtime_params:seed, …}``, or derived from it with
-#: ``add``), while the validation split stays the one of seed index 0.
-
 #: Logging of the scratch projects' runs: timestamps on every line, to time every node.
 LOGGING_YAML = """version: 1
 disable_existing_loggers: False
@@ -276,7 +272,9 @@ def load_rows(setting: Setting) -> Rows | None:
 
 
 def seed_params(seed_index: int) -> dict[str, Any]:
-    """``--params`` of seed index k: every training seed + k, the same validation split."""
+    """``--params`` of seed index k: the project's ``seed`` + k, which moves every training seed
+    of every preset (each is ``${runtime_params:seed, …}`` or derived from it with ``add``), and
+    the validation split of seed index 0."""
     if not seed_index:
         return {}
     return {"seed": DEFAULT_SEED + seed_index, "preprocessing.split.seed": DEFAULT_SEED}
