@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kedro.config import OmegaConfigLoader
+from rakuten_kedro.config_loader import merged
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -22,9 +21,9 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 def _parameters(env: str) -> dict[str, Any]:
     # The project settings import Kedro's framework, which sets up logging and logs it: only
     # when parameters are read (a benchmark that measures nothing prints nothing else).
-    from rakuten_kedro.settings import CONFIG_LOADER_ARGS  # noqa: PLC0415
+    from rakuten_kedro.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS  # noqa: PLC0415
 
-    loader = OmegaConfigLoader(str(CONF), env=env, **CONFIG_LOADER_ARGS)
+    loader = CONFIG_LOADER_CLASS(str(CONF), env=env, **CONFIG_LOADER_ARGS)
     return dict(loader["parameters"])
 
 
@@ -42,13 +41,4 @@ def params(block: str, env: str = "local", **overrides: Any) -> dict[str, Any]:
     value: Any = _parameters(env)
     for part in block.split("."):
         value = value[part]
-    return _merged(copy.deepcopy(dict(value)), overrides)
-
-
-def _merged(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
-            base[key] = _merged(dict(base[key]), value)
-        else:
-            base[key] = value
-    return base
+    return merged(value, overrides)

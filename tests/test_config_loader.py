@@ -8,6 +8,7 @@ import pytest
 
 from rakuten_kedro.config import ConfigError
 from rakuten_kedro.config_loader import add, expand_extends, merged
+from tests.params import parameters
 
 BASE = {
     "text_a": {"training": {"seed": 1, "lr": 0.1}, "model": {"width": 8}},
@@ -62,3 +63,9 @@ def test_merged_replaces_values_and_merges_mappings():
 
 def test_add_sums_seeds_given_as_text_or_numbers():
     assert add("2020", 1) == 2021 and add(7, "2") == 9
+
+
+def test_the_tests_parameters_are_read_as_a_run_reads_them():
+    quality = parameters("quality")
+    assert "extends" not in quality["text_transformer_2"]
+    assert quality["text_transformer_2"]["model"] == quality["text_transformer"]["model"]
