@@ -301,9 +301,10 @@ def load_grid(env: str | None = None, conf_source: str | Path | None = None) -> 
         GridError: When it is inconsistent (naming the file and entry).
         FileNotFoundError: When there is no configuration folder.
     """
-    from kedro.config import OmegaConfigLoader  # noqa: PLC0415 - keep imports light
-
-    from rakuten_kedro.settings import CONFIG_LOADER_ARGS  # noqa: PLC0415 - the session's
+    from rakuten_kedro.settings import (  # noqa: PLC0415 - the session's loader; imports light
+        CONFIG_LOADER_ARGS,
+        CONFIG_LOADER_CLASS,
+    )
 
     env = env or grid_environment()
     conf = Path(conf_source) if conf_source else Path.cwd() / "conf"
@@ -312,7 +313,7 @@ def load_grid(env: str | None = None, conf_source: str | Path | None = None) -> 
             f"no configuration folder {conf}: run from the project root (the grid of variants "
             "and members is read from conf/<env>/parameters_grid.yml)"
         )
-    loader = OmegaConfigLoader(str(conf), env=env, **CONFIG_LOADER_ARGS)
+    loader = CONFIG_LOADER_CLASS(str(conf), env=env, **CONFIG_LOADER_ARGS)
     files = [str(conf / part / GRID_FILE) for part in (CONFIG_LOADER_ARGS["base_env"], env)]
     source = " + ".join(path for path in files if Path(path).is_file()) or GRID_FILE
     return parse_grid(loader["parameters"], source, env)
