@@ -69,3 +69,21 @@ def test_the_tests_parameters_are_read_as_a_run_reads_them():
     quality = parameters("quality")
     assert "extends" not in quality["text_transformer_2"]
     assert quality["text_transformer_2"]["model"] == quality["text_transformer"]["model"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("${add:abc, 1}", "block.seed: ValueError raised while resolving interpolation"),
+        ("${globals:nope}", "block.seed: Globals key 'nope' not found"),
+    ],
+)
+def test_a_parameter_that_cannot_be_resolved_is_a_config_error_naming_it(tmp_path, value, message):
+    from rakuten_kedro.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS  # noqa: PLC0415
+
+    for env in ("base", "local"):
+        (tmp_path / env).mkdir()
+    (tmp_path / "base" / "parameters.yml").write_text(f"block:\n  seed: {value}\n")
+    loader = CONFIG_LOADER_CLASS(str(tmp_path), env="local", **CONFIG_LOADER_ARGS)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        loader["parameters"]

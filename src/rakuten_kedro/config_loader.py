@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kedro.config import OmegaConfigLoader
+from omegaconf.errors import InterpolationResolutionError
 
 from rakuten_kedro.config import ConfigError, Problem, closest_name
 
@@ -70,8 +71,16 @@ def expand_extends(parameters: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class ProjectConfigLoader(OmegaConfigLoader):
-    """``OmegaConfigLoader`` whose parameters have their ``extends`` blocks expanded."""
+    """``OmegaConfigLoader`` whose parameters have their ``extends`` blocks expanded, and whose
+    parameters that cannot be resolved (``--params seed=abc`` into ``add``, an unknown
+    ``globals`` key) are a ``ConfigError`` naming the key, not a traceback."""
 
     def __getitem__(self, key: str) -> Any:
-        config = super().__getitem__(key)
-        return expand_extends(config) if key == "parameters" else config
+        if key != "parameters":
+            return super().__getitem__(key)
+        try:
+            config = super().__getitem__(key)
+        except InterpolationResolutionError as error:
+            problem = Problem(str(error.full_key), str(error).splitlines()[0])
+            raise ConfigError([problem], "a parameter cannot be resolved") from error
+        return expand_extends(config)
