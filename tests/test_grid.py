@@ -10,7 +10,7 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from rakuten_kedro.grid import GridError, check_pipeline_matches_grid, load_grid, parse_grid
+from rakuten_kedro.grid import Grid, GridError, check_pipeline_matches_grid, load_grid, parse_grid
 from rakuten_kedro.hooks import GridEnvironmentHooks
 from rakuten_kedro.pipeline_registry import build_pipelines
 from tests.kedro_project import KEDRO_CLI, PROJECT, kedro_environment
@@ -82,34 +82,39 @@ def test_a_wrong_entry_is_an_error_naming_the_file_and_the_entry(changes, messag
         parse_grid(grid_parameters(**changes), source="conf/base/parameters_grid.yml")
 
 
+def project_grid(env: str) -> Grid:
+    return load_grid(env, PROJECT / "conf")
+
+
 def test_the_project_grids():
-    base, rakuten = load_grid("local", PROJECT / "conf"), load_grid("rakuten", PROJECT / "conf")
-    assert len(base.members) == 5 and len(rakuten.members) == 12
-    assert rakuten.text == base.text and rakuten.image == base.image  # only members override
+    base, paper, rakuten = project_grid("local"), project_grid("paper"), project_grid("rakuten")
+    assert [len(grid.members) for grid in (base, paper, rakuten)] == [2, 5, 12]
+    assert paper.text == rakuten.text == base.text  # the text variants are base's
+    assert paper.image == rakuten.image != base.image
     assert {m.network for m in rakuten.members} == {"one_layer", "two_layer", "two_layer_residual"}
 
 
-def test_the_fast_preset_leaves_out_denoising_and_the_dcl_image():
-    base, fast = load_grid("local", PROJECT / "conf"), load_grid("fast", PROJECT / "conf")
-    assert base.uses_denoising and not fast.uses_denoising
-    assert [v.name for v in fast.image] == ["image_plain_noisy"] and fast.text == base.text
-    assert {(m.text, m.image) for m in fast.members} == {
+def test_the_default_grid_leaves_out_denoising_and_the_dcl_image():
+    base, paper = project_grid("local"), project_grid("paper")
+    assert paper.uses_denoising and not base.uses_denoising
+    assert [v.name for v in base.image] == ["image_plain_noisy"]
+    assert {(m.text, m.image) for m in base.members} == {
         ("text_transformer", "image_plain_noisy"), ("text_tfidf", "image_plain_noisy")
     }  # fmt: skip
-    default_nodes = {node.name for node in build_pipelines(fast)["__default__"].nodes}
-    denoising_nodes = {node.name for node in build_pipelines(fast)["denoising"].nodes}
+    default_nodes = {node.name for node in build_pipelines(base)["__default__"].nodes}
+    denoising_nodes = {node.name for node in build_pipelines(base)["denoising"].nodes}
     assert denoising_nodes and not denoising_nodes & default_nodes
-    base_default = {node.name for node in build_pipelines(base)["__default__"].nodes}
-    assert denoising_nodes <= base_default
+    paper_default = {node.name for node in build_pipelines(paper)["__default__"].nodes}
+    assert denoising_nodes <= paper_default
 
 
-def test_the_quality_preset_is_the_fast_one_three_times():
-    fast, quality = load_grid("fast", PROJECT / "conf"), load_grid("quality", PROJECT / "conf")
-    assert not quality.uses_denoising and len(quality.members) == 3 * len(fast.members)
+def test_the_quality_preset_is_the_default_three_times():
+    base, quality = project_grid("local"), project_grid("quality")
+    assert not quality.uses_denoising and len(quality.members) == 3 * len(base.members)
     assert [v.name for v in quality.image] == [
         "image_plain_noisy", "image_plain_noisy_2", "image_plain_noisy_3"
     ]  # fmt: skip
-    assert {m.network for m in quality.members} == {m.network for m in fast.members}
+    assert {m.network for m in quality.members} == {m.network for m in base.members}
 
 
 def members_of(pipelines: dict) -> set[str]:
@@ -136,14 +141,14 @@ def test_python_api_session_first_then_pipelines(project):
 
 
 def test_python_api_pipelines_first_then_session(project):
-    assert len(members_of(project)) == 5  # no environment asked for yet: local
+    assert len(members_of(project)) == 2  # no environment asked for yet: local
     KedroSession.create(PROJECT, env="rakuten").load_context()
     assert len(members_of(project)) == 12  # rebuilt for the session's environment
     # The session's environment is now the process's KEDRO_ENV (as `kedro jupyter --env` does),
     # so a session without env stays rakuten, and another environment rebuilds again.
     assert KedroSession.create(PROJECT).load_context().env == "rakuten"
     KedroSession.create(PROJECT, env="local").load_context()
-    assert len(members_of(project)) == 5
+    assert len(members_of(project)) == 2
 
 
 def test_a_pipeline_built_for_another_environment_does_not_run():
@@ -173,7 +178,7 @@ def ensemble_members(output: str) -> list[str]:
 
 
 def test_the_command_line_and_kedro_env_show_the_same_members():
-    assert len(ensemble_members(describe())) == 5
+    assert len(ensemble_members(describe())) == 2
     assert len(ensemble_members(describe("--env", "rakuten"))) == 12
     assert ensemble_members(describe(KEDRO_ENV="rakuten")) == ensemble_members(
         describe("--env", "rakuten")
