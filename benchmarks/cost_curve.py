@@ -415,6 +415,7 @@ def stage_predict(case: Case) -> dict[str, dict]:
     from rakuten_kedro.pipelines.fusion.nodes import fuse_member  # noqa: PLC0415
     from rakuten_kedro.pipelines.predict.nodes import (  # noqa: PLC0415
         describe_new_photos,
+        mean_text_probs,
         predict_new_products,
     )
     from rakuten_kedro.pipelines.preprocessing.nodes import (  # noqa: PLC0415
@@ -455,7 +456,7 @@ def stage_predict(case: Case) -> dict[str, dict]:
     predict_options = {**params["predict"], "input_dir": str(case.data)}
     parts: dict[str, dict] = {}
     # The predict pipeline's nodes after the models: read, clean, photos, each member's fold
-    # networks, the vote with its text fallback and top-k.
+    # networks, the text-only fallback, the vote and top-k.
     with measured(parts, "predict", case.n_test):
         cleaned = clean_products(new_products.load())
         cache_dataset = ImageCacheDataset(path=str(cache_folder))
@@ -469,13 +470,17 @@ def stage_predict(case: Case) -> dict[str, dict]:
                 encoding,
             )
             member_tables += [votes, probs]
+        text_only = mean_text_probs(
+            cleaned, encoding, *(model_probs[text.name] for text in grid.used_text())
+        )
         predict_new_products(
             cleaned,
             cache_dataset.load(),
             encoding,
             predict_options,
+            params["ensemble"],
             "untrained models (benchmark)",
-            model_probs[grid.headline_member.text],
+            text_only,
             *member_tables,
         ).to_csv(case.work / "predictions.csv", index=False)
     return parts
