@@ -391,12 +391,12 @@ def stage_reporting(case: Case) -> dict[str, dict]:
             labels = probs_matrix(table, codes).argmax(axis=1)
             table = predictions_table(table["row_id"].to_numpy(), labels, codes)
         tables[method] = table
-    encoding = {"codes": codes}
+    encoding, grid = {"codes": codes}, planning.load_parameters()["grid"]
     parts: dict[str, dict] = {}
     with measured(parts, "reporting", case.products):
         predictions = nodes.collect_validation_predictions(products, encoding, **tables)
-        results = nodes.score_validation_predictions(predictions, encoding)
-        nodes.make_results_table(results)
+        results, choice = nodes.score_validation_predictions(predictions, encoding, grid)
+        nodes.make_results_table(results, choice)
         figures = [
             nodes.plot_methods(results),
             *nodes.plot_best_method(predictions, results, encoding),
