@@ -181,7 +181,7 @@ def _save(case: Case, **tables: pd.DataFrame) -> None:
 
 
 def _grid() -> Any:
-    """The experiment grid of ``--env rakuten`` (its members, variants and headline)."""
+    """The experiment grid of ``--env rakuten`` (its members and variants)."""
     from rakuten_kedro.grid import parse_grid  # noqa: PLC0415
 
     return parse_grid(planning.load_parameters(), environment=planning.ENV)
@@ -321,7 +321,7 @@ def stage_fusion_cv(case: Case) -> dict[str, dict]:
 
     outputs = _model_outputs(case)
     params = planning.load_parameters()["fusion"]
-    member = _grid().headline_member
+    member = _grid().baseline_member  # the fusion baselines' member: one decision fusion
     n_val = int((outputs["products"]["split"] == "val").sum())
     parts: dict[str, dict] = {}
     with measured(parts, "fusion_cv", n_val):
