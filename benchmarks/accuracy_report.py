@@ -510,7 +510,7 @@ HEADLINE_METHODS: dict[str, str] = {
     "quality.ensemble": "**quality preset** (`--env quality`: the fast preset × 3 seeds)",
     "ensemble:majority_vote": "the members' majority vote (the paper's rule)",
     "ensemble:best_member_by_val": "conf/base member with the best validation score",
-    "base.fusion_transformer_dcl_2layer": "conf/base headline member (2-layer net)",
+    "base.fusion_transformer_dcl_2layer": "conf/base 2-layer member (transformer, DCL image)",
     "product:text_transformer+image_dcl_clean": "its parameter-free product",
     "base.stacking_logreg": "stacking (logistic regression)",
     "base.text_transformer": "text: transformer",
@@ -648,7 +648,7 @@ KEY_DIFFERENCES: dict[str, tuple[str, str]] = {
         "ensemble:soft_vote_val_weighted", "ensemble:soft_vote"),
     "submission vs the member with the best validation score": (
         REFERENCE, "ensemble:best_member_by_val"),
-    "headline member vs the product of its inputs": (
+    "that 2-layer member vs the product of its inputs": (
         "base.fusion_transformer_dcl_2layer", "product:text_transformer+image_dcl_clean"),
     "2-layer vs 1-layer fusion net (transformer, DCL image)": (
         "base.fusion_transformer_dcl_2layer", "base.fusion_transformer_dcl_1layer"),
