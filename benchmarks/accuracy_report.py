@@ -516,8 +516,8 @@ HEADLINE_METHODS: dict[str, str] = {
     "paper.ensemble": "**paper's components at CPU scale** (`--env paper`: soft vote of 5 members)",
     "ensemble:majority_vote": "its members' majority vote (the paper's rule)",
     "ensemble:best_member_by_val": "its member with the best validation score",
-    "paper.fusion_transformer_dcl_2layer": "its headline member (2-layer net)",
-    "product:text_transformer+image_dcl_clean": "the headline member's parameter-free product",
+    "paper.fusion_transformer_dcl_2layer": "its 2-layer member (transformer, DCL image)",
+    "product:text_transformer+image_dcl_clean": "that member's parameter-free product",
     "paper.stacking_logreg": "stacking (logistic regression)",
     "paper.text_transformer": "text: transformer",
     "paper.text_tfidf": "text: TF-IDF",
@@ -656,7 +656,7 @@ KEY_DIFFERENCES: dict[str, tuple[str, str]] = {
         "ensemble:soft_vote_val_weighted", "ensemble:soft_vote"),
     "paper: its submission (soft vote) vs the member with the best validation score": (
         "paper.ensemble", "ensemble:best_member_by_val"),
-    "paper: headline member vs the product of its inputs": (
+    "paper: that 2-layer member vs the product of its inputs": (
         "paper.fusion_transformer_dcl_2layer", "product:text_transformer+image_dcl_clean"),
     "paper: 2-layer vs 1-layer fusion net (transformer, DCL image)": (
         "paper.fusion_transformer_dcl_2layer", "paper.fusion_transformer_dcl_1layer"),

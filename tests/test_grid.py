@@ -26,7 +26,6 @@ def grid_parameters(**changes) -> dict:
             {"name": "m1", "text": "text_a", "image": "image_a", "network": "two_layer"},
             {"name": "m2", "text": "text_b", "image": "image_a", "network": "one_layer"},
         ],
-        "headline": "m1",
     }
     grid.update(changes)
     return {"grid": grid, **NETWORKS}
@@ -36,7 +35,7 @@ def test_a_grid_parses_with_its_cross_references():
     grid = parse_grid(grid_parameters())
     assert [v.kind for v in grid.text] == ["transformer", "tfidf"]
     assert grid.image[0].training_ids_dataset == "all_training_ids"
-    assert grid.headline_member.text == "text_a"
+    assert grid.baseline_member.name == "m1"
     assert grid.namespaces()["members"] == {"m1", "m2"}
 
 
@@ -59,8 +58,15 @@ def test_a_grid_parses_with_its_cross_references():
         ({"text": [{"name": "text_a", "kind": "bert"}]}, r"grid.text\[0\] \(text_a\): kind must"),
         ({"text": [{"name": "bert", "kind": "tfidf"}]}, r"text variant names start with 'text_'"),
         ({"image": [{"name": "image_a", "training_ids": "all"}]}, "dcl must be true or false"),
-        ({"headline": "m9"}, r"grid.headline 'm9' is not one of the members"),
-        ({"headline": "m2"}, "m2' fuses 'text_b', a TF-IDF variant"),
+        (
+            {
+                "members": [
+                    {"name": "m2", "text": "text_b", "image": "image_a", "network": "one_layer"}
+                ]
+            },
+            r"base/parameters_grid.yml: no member fuses a transformer text variant: the fusion "
+            r"baselines \(stacking, feature-level fusion\) run over the first member that does",
+        ),
         ({"members": []}, "grid.members must be a non-empty list"),
         (
             {
@@ -82,6 +88,28 @@ def test_a_wrong_entry_is_an_error_naming_the_file_and_the_entry(changes, messag
         parse_grid(grid_parameters(**changes), source="conf/base/parameters_grid.yml")
 
 
+def test_a_declared_headline_is_an_error_saying_validation_chooses_it():
+    with pytest.raises(GridError) as error:
+        parse_grid(grid_parameters(headline="m1"), source="conf/local/parameters_grid.yml")
+    assert str(error.value) == (
+        "conf/local/parameters_grid.yml: grid.headline is no longer read: the headline text, "
+        "image and decision_fusion rows are now chosen by validation macro-F1 (the text variant, "
+        "image variant and member that score best; data/08_reporting/headline_choice.json says "
+        "which). Delete the headline key."
+    )
+
+
+def test_the_fusion_baselines_member_is_the_first_with_a_transformer_text_variant():
+    members = [
+        {"name": "m2", "text": "text_b", "image": "image_a", "network": "one_layer"},
+        {"name": "m1", "text": "text_a", "image": "image_a", "network": "two_layer"},
+        {"name": "m3", "text": "text_a", "image": "image_a", "network": "one_layer"},
+    ]
+    grid = parse_grid(grid_parameters(members=members))
+    assert grid.baseline_member.name == "m1"
+    assert [m.name for m in grid.transformer_members()] == ["m1", "m3"]
+
+
 def project_grid(env: str) -> Grid:
     return load_grid(env, PROJECT / "conf")
 
@@ -91,6 +119,8 @@ def test_the_project_grids():
     assert [len(grid.members) for grid in (base, paper, rakuten)] == [2, 5, 12]
     assert paper.text == rakuten.text == base.text  # the text variants are base's
     assert paper.image == rakuten.image != base.image
+    for grid in (base, paper, rakuten):  # the first member that fuses the transformer text variant
+        assert grid.baseline_member == next(m for m in grid.members if m.text == "text_transformer")
     assert {m.network for m in rakuten.members} == {"one_layer", "two_layer", "two_layer_residual"}
 
 
@@ -191,7 +221,7 @@ def test_a_member_naming_an_unknown_variant_stops_the_command(tmp_path: Path):
     (conf / "broken").mkdir()
     (conf / "broken" / "parameters_grid.yml").write_text(
         "grid:\n  members:\n    - {name: m1, text: text_large, image: image_dcl_clean, "
-        "network: one_layer}\n  headline: m1\n"
+        "network: one_layer}\n"
     )
     with pytest.raises(GridError, match=r"broken/parameters_grid.yml: grid.members\[0\] \(m1\) "
                        r"names text 'text_large'"):  # fmt: skip

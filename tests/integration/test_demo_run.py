@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from rakuten_kedro.grid import load_grid
+from rakuten_kedro.reporting.headline import best_method
 from tests.kedro_project import PROJECT
 
 METHODS = ["image", "text", "feature_fusion", "decision_fusion", "ensemble"]
@@ -27,6 +29,25 @@ def test_results_json_has_every_method_and_the_papers_ordering(demo_run: Path):
     assert results["image"]["macro_f1"] < results["text"]["macro_f1"]
     assert results["text"]["macro_f1"] < results["decision_fusion"]["macro_f1"]
     assert results["ensemble"]["macro_f1"] >= results["decision_fusion"]["macro_f1"] - 0.03
+
+
+def test_the_headline_rows_show_the_grids_best_on_validation(demo_run: Path):
+    results = json.loads((demo_run / "data/08_reporting/results.json").read_text())
+    choice = json.loads((demo_run / "data/08_reporting/headline_choice.json").read_text())
+    grid = load_grid("local", demo_run / "conf")
+    candidates = {
+        "image": [v.name for v in grid.image],
+        "text": [v.name for v in grid.text],
+        "decision_fusion": [m.name for m in grid.members],
+    }
+    for row, names in candidates.items():
+        assert choice[row] == best_method(results, names), row
+    assert choice["feature_fusion"].startswith("feature_fusion_")
+    for row, method in choice.items():
+        assert results[row] == results[method], row
+    assert f"decision fusion = `{choice['decision_fusion']}`" in (
+        demo_run / "data/08_reporting/model_card.md"
+    ).read_text(encoding="utf-8")
 
 
 def test_submission_has_one_row_per_test_product(demo_run: Path):

@@ -130,7 +130,8 @@ def test_final_metrics_and_artifacts_are_those_of_the_run(client, method_runs, t
         for folder in ("data/08_reporting", "data/03_primary")
         for item in client.list_artifacts(latest.info.run_id, folder)
     }
-    assert {"data/08_reporting/results.json", "data/08_reporting/model_card.md",
+    assert {"data/08_reporting/results.json", "data/08_reporting/headline_choice.json",
+            "data/08_reporting/model_card.md",
             "data/08_reporting/confusion_matrix.png", "data/08_reporting/results_table.md"
             } <= artifacts  # fmt: skip
     assert "data/03_primary/label_issues.csv" not in artifacts  # no denoising in the default

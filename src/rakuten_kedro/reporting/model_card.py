@@ -16,7 +16,8 @@ import pandas as pd
 
 from rakuten_kedro.codes import PRDTYPECODE_NAMES
 from rakuten_kedro.config import Ensemble, ModelCard
-from rakuten_kedro.reporting.table import results_markdown, results_table
+from rakuten_kedro.reporting.headline import best_method
+from rakuten_kedro.reporting.table import method_columns, results_markdown, results_table
 from rakuten_kedro.training.metrics import classification_metrics
 
 #: The card's words for each ``ensemble.rule``.
@@ -97,9 +98,28 @@ def _denoising_section(denoising: Mapping[str, Any] | None) -> str:
     )
 
 
+#: The card's words for each headline row of ``results.json``.
+HEADLINE_WORDS = {
+    "decision_fusion": "decision fusion",
+    "text": "text",
+    "image": "image",
+    "feature_fusion": "feature fusion",
+}
+
+
+def _headline_line(headline_choice: Mapping[str, str]) -> str:
+    chosen = ", ".join(
+        f"{words} = `{headline_choice[row]}`"
+        for row, words in HEADLINE_WORDS.items()
+        if row in headline_choice
+    )
+    return f"Headline rows, chosen by validation macro-F1 (ties: the first declared): {chosen}"
+
+
 def model_card(  # noqa: PLR0917 - each argument is one section's source
     products: pd.DataFrame,
     results: Mapping[str, Mapping[str, float]],
+    headline_choice: Mapping[str, str],
     validation_predictions: pd.DataFrame,
     codes: Sequence[int],
     denoising: Mapping[str, Any] | None,
@@ -113,11 +133,12 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
     Args:
         products: The ``products`` table (splits and codes).
         results: ``results.json``.
+        headline_choice: Headline row → the method chosen for it by validation macro-F1.
         validation_predictions: Every method's validation predictions (label indices).
         codes: The 27 codes in label order.
         denoising: The denoising metrics (``n_train``, ``n_flagged``, ``n_dropped``, …); None
             when no image variant trains on denoised ids (no denoising ran).
-        grid: The ``grid`` parameters (variants, members, headline).
+        grid: The ``grid`` parameters (variants, members).
         options: The ``model_card`` parameters.
         image_metrics: Each image variant's metrics (their ``training`` stages' ``seconds``).
         ensemble: The ``ensemble`` parameters (how the members vote).
@@ -126,7 +147,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         The Markdown text.
     """
     splits = products["split"].value_counts()
-    best = max(results, key=lambda method: results[method]["macro_f1"])
+    best = best_method(results, method_columns(validation_predictions))
     members = "\n".join(
         f"  - `{m['name']}`: `{m['text']}` + `{m['image']}`, network `{m['network']}`"
         for m in grid["members"]
@@ -150,12 +171,13 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
             f"`{v['name']}` ({v['training_ids']} ids, DCL {'on' if v['dcl'] else 'off'})"
             for v in grid["image"]
         ),
-        f"- Ensemble members (headline `{grid['headline']}`):",
+        "- Ensemble members:",
         members,
+        f"- {_headline_line(headline_choice)}",
         "- Every parameter of the run: the MLflow run's parameters, or `conf/<env>/`.",
         "",
         "## Validation scores (%)",
-        results_markdown(results_table(results)),
+        results_markdown(results_table(results, headline_choice)),
         "",
         f"Worst {options.worst_classes} classes of the best method (`{best}`), F1 %:",
         "",
