@@ -40,10 +40,14 @@ from torch import nn
 
 from rakuten_kedro.datasets.image_cache import ImageCacheDataset
 from rakuten_kedro.models.image import ResNetClassifier
-from rakuten_kedro.text.tfidf import tfidf_probabilities, train_tfidf_classifier
-from rakuten_kedro.training.folds import assign_folds
+from rakuten_kedro.text.tfidf import tfidf_out_of_fold, tfidf_probabilities, train_tfidf_classifier
 from rakuten_kedro.vision.data import positions_of
-from rakuten_kedro.vision.denoise import rank_label_issues
+from rakuten_kedro.vision.denoise import (
+    denoising_folds,
+    fuse_probabilities,
+    label_issues_table,
+    rank_label_issues,
+)
 from rakuten_kedro.vision.train import fit_image_classifier, predict_image_classifier
 
 torch.set_num_threads(1)  # the machine is shared: one thread is faster than two contended ones
@@ -216,28 +220,19 @@ def flag_scores(flagged: np.ndarray, flipped: np.ndarray) -> dict[str, float]:
     }
 
 
-def tfidf_out_of_fold(products: pd.DataFrame, labels: np.ndarray, seed: int) -> np.ndarray:
-    """Out-of-fold TF-IDF probabilities of the training rows (the project's TF-IDF, the
-    denoising's k folds)."""
-    folds = assign_folds(labels, int(DENOISING["folds"]), seed)
-    oof = np.zeros((len(products), 27), dtype=np.float32)
-    for fold in range(int(DENOISING["folds"])):
-        held = folds == fold
-        model = train_tfidf_classifier(products[~held], {**TFIDF, "seed": seed})
-        oof[held] = tfidf_probabilities(model, products[held], 27)
-    return oof
-
-
-def normalised(probs: np.ndarray) -> np.ndarray:
-    probs = np.clip(probs, 1e-6, None)
-    return probs / probs.sum(axis=1, keepdims=True)
-
-
-def drop_top(ranked: np.ndarray, n_rows: int, fraction: float) -> np.ndarray:
-    """Mask of the top ``fraction`` of the ranked issues (the denoising node's rule)."""
-    dropped = np.zeros(n_rows, dtype=bool)
-    dropped[ranked[: int(round(fraction * len(ranked)))]] = True
-    return dropped
+def flags_and_drops(
+    train: pd.DataFrame, given: np.ndarray, probs: np.ndarray, codes: np.ndarray, fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over the training rows of cleanlab's flags on ``probs`` and of the rows dropped
+    with ``drop_fraction`` ``fraction``: the denoising node's own calls (``find_label_issues``:
+    ``rank_label_issues``, then ``label_issues_table``)."""
+    ranked, quality = rank_label_issues(given, probs)
+    issues = label_issues_table(train, probs, ranked, quality, codes, drop_fraction=fraction)
+    flagged = np.zeros(len(given), dtype=bool)
+    flagged[ranked] = True
+    dropped = np.zeros(len(given), dtype=bool)
+    dropped[ranked[issues["dropped"].to_numpy(dtype=bool)]] = True
+    return flagged, dropped
 
 
 def denoising_experiments(setting: Setting, seed_index: int) -> None:
@@ -266,15 +261,18 @@ def denoising_experiments(setting: Setting, seed_index: int) -> None:
 
     image_oof = pd.read_parquet(folder / "paper" / "oof_probs.parquet").set_index("row_id")
     image_oof = image_oof.loc[rows.train_row_ids, [str(c) for c in rows.codes]].to_numpy()
+    # The pipeline's own functions (denoising.probabilities: image_and_text): the TF-IDF
+    # out-of-fold probabilities on the denoising folds of this seed, fused with the image ones.
     start = time.perf_counter()
-    text_oof = tfidf_out_of_fold(train, given, seed)
+    folds = denoising_folds(given, {**DENOISING, "seed": seed}, rows.codes)
+    text_oof = tfidf_out_of_fold(train, folds, {**TFIDF, "seed": seed}, len(rows.codes))
     text_seconds = time.perf_counter() - start
-    for name, oof in (("tfidf_oof", text_oof), ("fused_oof", normalised(text_oof * image_oof))):
-        ranked, _ = rank_label_issues(given, normalised(oof))
-        flagged = np.zeros(len(flipped), dtype=bool)
-        flagged[ranked] = True
-        variants[name] = (flagged, drop_top(ranked, len(flipped), DENOISING["drop_fraction"]), None)
-        variants[f"{name}_all"] = (flagged, flagged.copy(), None)  # drop every flagged row
+    for name, oof in (
+        ("tfidf_oof", fuse_probabilities(text_oof)),
+        ("fused_oof", fuse_probabilities(text_oof, image_oof)),
+    ):
+        for variant, fraction in ((name, DENOISING["drop_fraction"]), (f"{name}_all", 1.0)):
+            variants[variant] = (*flags_and_drops(train, given, oof, rows.codes, fraction), None)
     for name, (flagged, dropped, _) in variants.items():
         report[name] = {
             "flagged": flag_scores(flagged, flipped),

@@ -439,7 +439,10 @@ def pipeline_seconds(nodes: dict[str, float]) -> dict[str, float]:
             group = "fusion members" if namespace.startswith("fusion_") else "feature fusion"
         elif namespace:
             group = namespace
-        elif any(word in node for word in ("denois", "label_issues", "cross_validate_image")):
+        elif any(
+            word in node
+            for word in ("denois", "label_issues", "cross_validate_image", "cross_validate_text")
+        ):
             group = "denoising"
         else:
             group = "other (preprocessing, stacking, ensemble, reporting)"

@@ -306,10 +306,16 @@ class SecondStage(Stage):
 
 
 class Denoising(Config):
-    """``denoising``: k-fold image models → out-of-fold probabilities → cleanlab."""
+    """``denoising``: k-fold image models → out-of-fold probabilities → cleanlab.
+
+    ``probabilities`` is what cleanlab ranks: ``image`` (the paper's), or ``image_and_text``:
+    the image out-of-fold probabilities times the TF-IDF ones on the same folds, renormalised
+    (``vision.denoise.fuse_probabilities``).
+    """
 
     folds: int = Field(ge=2)
     seed: int
+    probabilities: Literal["image", "image_and_text"]
     filter_by: str
     ranked_by: str
     drop_fraction: float = Field(ge=0, le=1)

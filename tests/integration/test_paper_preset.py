@@ -46,6 +46,12 @@ def test_the_dcl_image_model_learns_from_the_denoised_rows_in_two_stages(paper_r
     assert metrics["training"]["stage2"] != {"skipped": True}
     card = (project / "data/08_reporting/model_card.md").read_text(encoding="utf-8")
     assert "No denoising in this run" not in card
+    # The paper's ranking: the image out-of-fold probabilities alone, no TF-IDF fitted.
+    denoising = json.loads((project / "data/08_reporting/denoising/metrics.json").read_text())
+    assert denoising["probabilities"] == "image"
+    assert "cleanlab ranked the image models' out-of-fold probabilities" in card
+    text_oof = pd.read_parquet(project / "data/07_model_output/denoising/text_oof_probs.parquet")
+    assert text_oof.empty
 
 
 def test_the_five_members_vote_the_submission(paper_run):

@@ -30,8 +30,9 @@ def _card(rule: str = "soft", denoised: bool = True) -> str:
         {"label": [0, 1, 2, 2], "text_tfidf": [0, 0, 0, 0], "m1": [0, 1, 1, 1],
          "ensemble": [0, 1, 1, 1]}
     )  # fmt: skip  # m1 (and the ensemble) never find code 50
-    denoising = {"n_train": 4, "n_flagged": 2, "n_dropped": 1,
-                 "flagged": {"precision": 0.5, "recall": 1.0}}  # fmt: skip
+    denoising = {"probabilities": "image_and_text", "n_train": 4, "n_flagged": 2, "n_dropped": 1,
+                 "flagged": {"precision": 0.5, "recall": 1.0},
+                 "dropped": {"precision": 1.0, "recall": 0.5}}  # fmt: skip
     image_metrics = {"image_dcl_clean": {"training": {"stage1": {"seconds": 60.0},
                                                       "stage2": {"seconds": 120.0}}}}  # fmt: skip
     options = ModelCard(data_source="demo", worst_classes=2)
@@ -58,7 +59,10 @@ def test_data_classes_worst_classes_denoising_and_training_time_are_the_runs():
     assert "cleanlab flagged 2 of 4 training products; the image model's training set drops 1" in (
         card
     )
-    assert "precision 50 %, recall 100 %" in card
+    assert (
+        "precision 50 %, recall 100 %; of the dropped rows: precision 100 %, recall 50 %." in card
+    )
+    assert "cleanlab ranked the product of the image models' and the TF-IDF model's" in card
     assert "Image training time (both stages of every image variant): 3.0 min" in card
     assert "`m1`: `text_tfidf` + `image_dcl_clean`, network `concat`" in card
     assert (

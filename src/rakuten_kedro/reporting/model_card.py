@@ -80,22 +80,41 @@ def _image_seconds(image_metrics: Mapping[str, Mapping[str, Any]]) -> float:
     )
 
 
+#: What cleanlab ranked, by ``denoising.probabilities`` (recorded in the denoising metrics).
+RANKED_PROBABILITIES = {
+    "image": "the image models' out-of-fold probabilities (`denoising.probabilities: image`)",
+    "image_and_text": (
+        "the product of the image models' and the TF-IDF model's out-of-fold probabilities, "
+        "renormalised (`denoising.probabilities: image_and_text`)"
+    ),
+}
+
+
 def _denoising_section(denoising: Mapping[str, Any] | None) -> str:
     if denoising is None:
         return (
             "No denoising in this run: no image variant of the grid trains on denoised ids "
             "(`training_ids: denoised`)."
         )
-    flagged = denoising.get("flagged") or {}
-    return (
+    text = (
         f"cleanlab flagged {denoising.get('n_flagged')} of {denoising.get('n_train')} training "
         f"products; the image model's training set drops {denoising.get('n_dropped')} of them."
-    ) + (
-        f" Against the known label flips: precision {100 * flagged['precision']:.0f} %, "
-        f"recall {100 * flagged['recall']:.0f} %."
-        if "precision" in flagged
-        else ""
     )
+    if ranked := RANKED_PROBABILITIES.get(denoising.get("probabilities", "")):
+        text += f" cleanlab ranked {ranked}."
+    flagged, dropped = denoising.get("flagged") or {}, denoising.get("dropped") or {}
+    if "precision" in flagged:
+        text += (
+            f" Against the known label flips: precision {100 * flagged['precision']:.0f} %, "
+            f"recall {100 * flagged['recall']:.0f} %"
+        )
+        if "precision" in dropped:
+            text += (
+                f"; of the dropped rows: precision {100 * dropped['precision']:.0f} %, "
+                f"recall {100 * dropped['recall']:.0f} %"
+            )
+        text += "."
+    return text
 
 
 #: The card's words for each headline row of ``results.json``.
