@@ -6,10 +6,12 @@ as in the demo) with 3,000 test products whose true codes the generator records
 (``demo_test_labels.csv``), generated once into the scratch folder. On every setting and
 training seed the benchmark
 
-* runs ``kedro run`` of ``conf/base`` in a scratch copy of the project
-  (``data.source=challengedata`` on the generated folder; every training seed shifted by the
-  seed index) and keeps each method's validation and test outputs, the submission, the
-  denoising flags and the node wall times;
+* runs ``kedro run`` of the whole method in a scratch copy of the project, in each of its
+  configurations (``CONFIGS``: ``default``, the plain ``kedro run``; ``paper``, ``--env paper``;
+  ``quality``, ``--env quality``), with ``data.source=challengedata`` on the generated folder
+  and every training seed shifted by the seed index, and keeps each method's validation and
+  test outputs (``<config>.<method>``), the submission, the denoising flags and the node wall
+  times;
 * trains the reference baselines on the same cached photos: a plain ResNet18 from scratch at
   64 px, 12 epochs (the project's ``vision.train`` loop), and the experiments' image recipes
   (``accuracy_methods.IMAGE_RECIPES``);
@@ -23,7 +25,7 @@ not those). The ``held_out`` setting is never used to choose anything; it is rep
 
 Finished runs are skipped, so an interrupted benchmark resumes where it stopped::
 
-    nice -n 10 python benchmarks/accuracy.py run --stage base --seeds 2
+    nice -n 10 python benchmarks/accuracy.py run --stage whole --configs default,paper --seeds 2
     nice -n 10 python benchmarks/accuracy.py run --stage images --settings demo_like,photo_hard
     python benchmarks/accuracy.py report
 """
@@ -214,6 +216,21 @@ def ensure_project(setting: Setting) -> Path:
     return project
 
 
+def refresh_conf(project: Path) -> None:
+    """Copy every configuration environment of the project (``conf/base`` and each
+    ``conf/<env>``, all but ``conf/local``, which the scratch project keeps) into the scratch
+    ``project`` afresh, and remove the environments the project no longer has: a scratch
+    project made before the configuration changed would otherwise run its old parameters."""
+    source, target = PROJECT / "conf", project / "conf"
+    for folder in target.iterdir():
+        if folder.is_dir() and folder.name != "local" and not (source / folder.name).is_dir():
+            shutil.rmtree(folder)
+    for folder in source.iterdir():
+        if folder.is_dir() and folder.name != "local":
+            shutil.rmtree(target / folder.name, ignore_errors=True)
+            shutil.copytree(folder, target / folder.name)
+
+
 @dataclass(frozen=True)
 class Rows:
     """The rows every method is scored on, in the order their arrays are stored."""
@@ -309,8 +326,9 @@ def node_seconds(log_text: str) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """A configuration of the whole method: conf/base, or one of the project's environments
-    (a preset: ``conf/<env>``, copied into the scratch project afresh before each run)."""
+    """A configuration of the whole method: the default ``kedro run`` (conf/base), or one of
+    the project's environments (``--env <env>``: conf/<env> over conf/base). Its methods are
+    stored as ``<name>.<method>``."""
 
     name: str
     env: str | None = None
@@ -319,8 +337,11 @@ class RunConfig:
 CONFIGS: dict[str, RunConfig] = {
     config.name: config
     for config in (
-        RunConfig("base"),
-        RunConfig("fast", env="fast"),
+        # `kedro run`, `make demo`: 2 members, no denoising, no DCL, stage 1 only.
+        RunConfig("default"),
+        # `--env paper`: the paper's components at CPU scale (denoising, DCL, 5 members).
+        RunConfig("paper", env="paper"),
+        # `--env quality`: the default trained with 3 seeds, 6 members.
         RunConfig("quality", env="quality"),
     )
 }
@@ -343,9 +364,8 @@ def kedro_run(setting: Setting, seed_index: int, config: RunConfig) -> tuple[Pat
         "tracking.enabled": "false",  # conf/local switches it off too, but not under --env
     }
     args = ["run", "--params", params_argument(run_params)]
+    refresh_conf(project)
     if config.env:
-        shutil.rmtree(project / "conf" / config.env, ignore_errors=True)
-        shutil.copytree(PROJECT / "conf" / config.env, project / "conf" / config.env)
         args += ["--env", config.env]
     config = config.name
     started_at = time.time()
@@ -446,19 +466,69 @@ def selected(names: str | None, settings: Iterable[Setting] = SETTINGS) -> list[
     return [SETTING_BY_NAME[name] for name in names.split(",")]
 
 
+#: What ``run --stage`` can run, in the order it runs them on each setting and seed.
+STAGES: dict[str, str] = {
+    "whole": "the whole method: `kedro run` of each configuration of --configs",
+    "baselines": "the reference baseline (plain ResNet18, 64 px, 12 epochs)",
+    "images": "the image recipes under test (--recipes)",
+    "denoising": "the paper run's denoising flags and the TF-IDF-based variants, scored against "
+    "the recorded flips (needs the paper configuration's run)",
+    "corners": "the two missing corners of the paper's DCL × denoising image model "
+    "(needs the paper configuration's run)",
+}
+#: Stage names of earlier versions, and what they are now.
+RENAMED_STAGES = {"base": "whole", "paper": "corners"}
+
+
+def stages_argument(value: str) -> list[str]:
+    """``--stage``: comma-separated names of ``STAGES``."""
+    stages = value.split(",")
+    for stage in stages:
+        if stage in RENAMED_STAGES:
+            raise argparse.ArgumentTypeError(
+                f"stage {stage!r} is now {RENAMED_STAGES[stage]!r} (the configurations of the "
+                f"whole method are --configs {','.join(CONFIGS)})"
+            )
+        if stage not in STAGES:
+            raise argparse.ArgumentTypeError(f"unknown stage {stage!r}; known: {', '.join(STAGES)}")
+    return stages
+
+
+def configs_argument(value: str) -> list[RunConfig]:
+    """``--configs``: comma-separated names of ``CONFIGS``."""
+    unknown = [name for name in value.split(",") if name not in CONFIGS]
+    if unknown:
+        renamed = {"base": "paper", "fast": "default"}
+        hints = [f"{name!r} is now {renamed[name]!r}" for name in unknown if name in renamed]
+        raise argparse.ArgumentTypeError(
+            f"unknown configuration(s) {unknown}; known: {', '.join(CONFIGS)}"
+            + (f" ({'; '.join(hints)})" if hints else "")
+        )
+    return [CONFIGS[name] for name in value.split(",")]
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="stages: " + "; ".join(f"{name}: {what}" for name, what in STAGES.items()),
+    )
     parser.add_argument("command", choices=["run", "report"])
     parser.add_argument(
-        "--stage", default="base,baselines", help="base, baselines, images, denoising, paper (run)"
-    )
+        "--stage", type=stages_argument, default="whole,baselines",
+        help=f"run: comma-separated stages of {', '.join(STAGES)} (see below; default: "
+        "whole,baselines)",
+    )  # fmt: skip
     parser.add_argument("--settings", help="comma-separated setting names (default: all)")
     parser.add_argument("--seeds", type=int, default=2, help="training seeds per setting")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed index")
     parser.add_argument(
         "--recipes", help="images stage: comma-separated recipe names (default: all)"
     )
-    parser.add_argument("--configs", default="base", help=f"base stage: of {sorted(CONFIGS)}")
+    parser.add_argument(
+        "--configs", type=configs_argument, default="default",
+        help="whole stage: comma-separated configurations of the whole method: default "
+        "(`kedro run`), paper (`--env paper`), quality (`--env quality`) (default: default)",
+    )  # fmt: skip
     parser.add_argument("--no-readme", action="store_true", help="report: leave README.md alone")
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(name)s %(message)s", level=logging.WARNING)
@@ -470,12 +540,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     import accuracy_methods  # noqa: PLC0415 - torch and the models: not needed to report
 
-    stages = args.stage.split(",")
+    stages = args.stage
     for setting in selected(args.settings):
         for seed_index in range(args.first_seed, args.first_seed + args.seeds):
-            if "base" in stages:
-                for config in args.configs.split(","):
-                    run_whole_method(setting, seed_index, CONFIGS[config])
+            if "whole" in stages:
+                for config in args.configs:
+                    run_whole_method(setting, seed_index, config)
             if "baselines" in stages:
                 accuracy_methods.train_image_recipes(setting, seed_index, ["resnet18_64px_e12"])
             if "images" in stages:
@@ -483,7 +553,7 @@ def main(argv: list[str] | None = None) -> None:
                 accuracy_methods.train_image_recipes(setting, seed_index, names)
             if "denoising" in stages:
                 accuracy_methods.denoising_experiments(setting, seed_index)
-            if "paper" in stages:
+            if "corners" in stages:
                 accuracy_methods.paper_ablation(setting, seed_index)
 
 

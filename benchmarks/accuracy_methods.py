@@ -22,9 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-import yaml
 from accuracy import (
-    PROJECT,
     Rows,
     Setting,
     ensure_project,
@@ -37,28 +35,31 @@ from accuracy import (
     save_method,
     write_json,
 )
+from common import params
 from torch import nn
 
 from rakuten_kedro.datasets.image_cache import ImageCacheDataset
 from rakuten_kedro.models.image import ResNetClassifier
-from rakuten_kedro.text.tfidf import tfidf_probabilities, train_tfidf_classifier
-from rakuten_kedro.training.folds import assign_folds
+from rakuten_kedro.text.tfidf import tfidf_out_of_fold, tfidf_probabilities, train_tfidf_classifier
 from rakuten_kedro.vision.data import positions_of
-from rakuten_kedro.vision.denoise import rank_label_issues
+from rakuten_kedro.vision.denoise import (
+    denoising_folds,
+    fuse_probabilities,
+    label_issues_table,
+    rank_label_issues,
+)
 from rakuten_kedro.vision.train import fit_image_classifier, predict_image_classifier
 
 torch.set_num_threads(1)  # the machine is shared: one thread is faster than two contended ones
 
-#: conf/base's image augmentation and stage settings the recipes start from.
-_IMAGE_PARAMS = yaml.safe_load((PROJECT / "conf/base/parameters_image_model.yml").read_text())
-AUGMENT = _IMAGE_PARAMS["image_dcl_clean"]["augment"]
-STAGE1 = _IMAGE_PARAMS["image_dcl_clean"]["stage1"]
-TFIDF = yaml.safe_load((PROJECT / "conf/base/parameters_text_model.yml").read_text())["text_tfidf"][
-    "model"
-]
-DENOISING = yaml.safe_load((PROJECT / "conf/base/parameters_denoising.yml").read_text())[
-    "denoising"
-]
+#: The paper configuration's parameters (``--env paper``: conf/paper over conf/base), read as a
+#: run reads them: its image model with DCL (two stages), TF-IDF and denoising.
+PAPER_IMAGE = params("image_dcl_clean", env="paper")
+#: The image augmentation and stage 1 settings the recipes start from (every configuration's).
+AUGMENT = PAPER_IMAGE["augment"]
+STAGE1 = PAPER_IMAGE["stage1"]
+TFIDF = params("text_tfidf.model", env="paper")
+DENOISING = params("denoising", env="paper")
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class ImageRecipe:
         return 32 if self.input_size <= 32 else 64
 
     def stage(self) -> dict[str, Any]:
-        """conf/base's stage 1 settings with this recipe's size, epochs and rate; the rate
+        """The image models' stage 1 settings with this recipe's size, epochs and rate; the rate
         drops tenfold after two thirds of the epochs."""
         return {
             **STAGE1, "cache_size": self.cache_size, "input_size": self.input_size,
@@ -92,7 +93,7 @@ IMAGE_RECIPES: dict[str, ImageRecipe] = {
         # The issue's reference baseline.
         ImageRecipe("resnet18_64px_e12", 64, 12),
         ImageRecipe("resnet18_64px_e6", 64, 6),
-        ImageRecipe("resnet18_32px_e6", 32, 6),  # conf/base's stage 1 alone
+        ImageRecipe("resnet18_32px_e6", 32, 6),  # the image models' stage 1 alone
         ImageRecipe("resnet18_32px_e12", 32, 12),
         ImageRecipe("small_stem_32px_e6", 32, 6, stem="small"),
         ImageRecipe("small_stem_32px_e12", 32, 12, stem="small"),
@@ -146,7 +147,7 @@ def train_image_recipe(setting: Setting, seed_index: int, recipe: ImageRecipe) -
         return
     rows = load_rows(setting)
     if rows is None:
-        raise FileNotFoundError(f"{setting.name}: run the base stage first (no rows stored)")
+        raise FileNotFoundError(f"{setting.name}: run the whole stage first (no rows stored)")
     labelled, test = _caches(ensure_project(setting))
     keep = kept_training_rows(setting, seed_index, rows, recipe.training_rows)
     seed = 2020 + seed_index
@@ -219,31 +220,24 @@ def flag_scores(flagged: np.ndarray, flipped: np.ndarray) -> dict[str, float]:
     }
 
 
-def tfidf_out_of_fold(products: pd.DataFrame, labels: np.ndarray, seed: int) -> np.ndarray:
-    """Out-of-fold TF-IDF probabilities of the training rows (conf/base's TF-IDF, k folds)."""
-    folds = assign_folds(labels, int(DENOISING["folds"]), seed)
-    oof = np.zeros((len(products), 27), dtype=np.float32)
-    for fold in range(int(DENOISING["folds"])):
-        held = folds == fold
-        model = train_tfidf_classifier(products[~held], {**TFIDF, "seed": seed})
-        oof[held] = tfidf_probabilities(model, products[held], 27)
-    return oof
-
-
-def normalised(probs: np.ndarray) -> np.ndarray:
-    probs = np.clip(probs, 1e-6, None)
-    return probs / probs.sum(axis=1, keepdims=True)
-
-
-def drop_top(ranked: np.ndarray, n_rows: int, fraction: float) -> np.ndarray:
-    """Mask of the top ``fraction`` of the ranked issues (conf/base's rule)."""
-    dropped = np.zeros(n_rows, dtype=bool)
-    dropped[ranked[: int(round(fraction * len(ranked)))]] = True
-    return dropped
+def flags_and_drops(
+    train: pd.DataFrame, given: np.ndarray, probs: np.ndarray, codes: np.ndarray, fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over the training rows of cleanlab's flags on ``probs`` and of the rows dropped
+    with ``drop_fraction`` ``fraction``: the denoising node's own calls (``find_label_issues``:
+    ``rank_label_issues``, then ``label_issues_table``)."""
+    ranked, quality = rank_label_issues(given, probs)
+    issues = label_issues_table(train, probs, ranked, quality, codes, drop_fraction=fraction)
+    flagged = np.zeros(len(given), dtype=bool)
+    flagged[ranked] = True
+    dropped = np.zeros(len(given), dtype=bool)
+    dropped[ranked[issues["dropped"].to_numpy(dtype=bool)]] = True
+    return flagged, dropped
 
 
 def denoising_experiments(setting: Setting, seed_index: int) -> None:
-    """Flags and drops of conf/base's denoising and of the variants under test, scored against
+    """Flags and drops of the paper run's denoising (variant ``paper``: ``--env paper``, the
+    one configuration that denoises) and of the variants under test, scored against
     the recorded flips; each variant's dropped rows are kept for the image recipes
     (``<recipe>@<variant>``) and a TF-IDF trained without them is stored as a method."""
     folder = run_folder(setting, seed_index)
@@ -257,25 +251,28 @@ def denoising_experiments(setting: Setting, seed_index: int) -> None:
     seed = 2020 + seed_index
     report: dict[str, Any] = {"flip_rate": round(float(flipped.mean()), 4)}
 
-    issues = pd.read_csv(folder / "base" / "label_issues.csv")
+    issues = pd.read_csv(folder / "paper" / "label_issues.csv")
     position = pd.Series(np.arange(len(rows.train_row_ids)), index=rows.train_row_ids)
     flagged = np.zeros(len(flipped), dtype=bool)
     flagged[position.loc[issues["row_id"]].to_numpy()] = True
     dropped = np.zeros(len(flipped), dtype=bool)
     dropped[position.loc[issues.loc[issues["dropped"].astype(bool), "row_id"]].to_numpy()] = True
-    variants = {"base": (flagged, dropped, None)}
+    variants = {"paper": (flagged, dropped, None)}
 
-    image_oof = pd.read_parquet(folder / "base" / "oof_probs.parquet").set_index("row_id")
+    image_oof = pd.read_parquet(folder / "paper" / "oof_probs.parquet").set_index("row_id")
     image_oof = image_oof.loc[rows.train_row_ids, [str(c) for c in rows.codes]].to_numpy()
+    # The pipeline's own functions (denoising.probabilities: image_and_text): the TF-IDF
+    # out-of-fold probabilities on the denoising folds of this seed, fused with the image ones.
     start = time.perf_counter()
-    text_oof = tfidf_out_of_fold(train, given, seed)
+    folds = denoising_folds(given, {**DENOISING, "seed": seed}, rows.codes)
+    text_oof = tfidf_out_of_fold(train, folds, {**TFIDF, "seed": seed}, len(rows.codes))
     text_seconds = time.perf_counter() - start
-    for name, oof in (("tfidf_oof", text_oof), ("fused_oof", normalised(text_oof * image_oof))):
-        ranked, _ = rank_label_issues(given, normalised(oof))
-        flagged = np.zeros(len(flipped), dtype=bool)
-        flagged[ranked] = True
-        variants[name] = (flagged, drop_top(ranked, len(flipped), DENOISING["drop_fraction"]), None)
-        variants[f"{name}_all"] = (flagged, flagged.copy(), None)  # drop every flagged row
+    for name, oof in (
+        ("tfidf_oof", fuse_probabilities(text_oof)),
+        ("fused_oof", fuse_probabilities(text_oof, image_oof)),
+    ):
+        for variant, fraction in ((name, DENOISING["drop_fraction"]), (f"{name}_all", 1.0)):
+            variants[variant] = (*flags_and_drops(train, given, oof, rows.codes, fraction), None)
     for name, (flagged, dropped, _) in variants.items():
         report[name] = {
             "flagged": flag_scores(flagged, flipped),
@@ -283,7 +280,7 @@ def denoising_experiments(setting: Setting, seed_index: int) -> None:
         }
         (folder / "denoising").mkdir(parents=True, exist_ok=True)
         np.savez(folder / "denoising" / f"{name}.npz", flagged=flagged, dropped=dropped)
-        if name != "base":
+        if name != "paper":
             tfidf = train_tfidf_classifier(train[~dropped], {**TFIDF, "seed": seed})
             test = pd.read_parquet(project / "data/03_primary/test_products.parquet").set_index(
                 "row_id"
@@ -312,9 +309,10 @@ def stored_denoising(setting: Setting, seed_index: int) -> dict[str, Any] | None
 
 # -- the paper's image components, one at a time ---------------------------------------------------
 
-#: The 2 × 2 of conf/base's image recipe (stage 1 at 32 px, stage 2 at 48 px): DCL or plain
-#: stage 2, denoised or all training rows. conf/base runs two corners (``image_dcl_clean``,
-#: ``image_plain_noisy``); these are the other two, through the pipeline's own node functions.
+#: The 2 × 2 of the paper configuration's image recipe (stage 1 at 32 px, stage 2 at 48 px): DCL
+#: or plain stage 2, denoised or all training rows. ``--env paper`` runs two corners
+#: (``image_dcl_clean``, ``image_plain_noisy``); these are the other two (stored as
+#: ``corner.<name>``), through the pipeline's own node functions.
 PAPER_CORNERS = {"plain_clean": ("denoised", False), "dcl_noisy": ("all", True)}
 
 
@@ -332,18 +330,18 @@ def paper_ablation(setting: Setting, seed_index: int) -> None:
     products = pd.read_parquet(project / "data/03_primary/products.parquet")
     encoding = read_json(project / "data/03_primary/label_encoding.json")
     labelled, test = _caches(project)
-    block = _IMAGE_PARAMS["image_dcl_clean"]
+    block = PAPER_IMAGE
     run = {**block["run"], "seed": 2020 + seed_index, "progress": False}
     for corner, (training_rows, dcl) in PAPER_CORNERS.items():
-        if method_path(setting, seed_index, f"paper.{corner}").is_file():
+        if method_path(setting, seed_index, f"corner.{corner}").is_file():
             continue
         ids = (
-            pd.read_csv(run_folder(setting, seed_index) / "base" / "clean_training_ids.csv")
+            pd.read_csv(run_folder(setting, seed_index) / "paper" / "clean_training_ids.csv")
             if training_rows == "denoised"
             else list_training_ids(products)
         )
         checkpoints = run_folder(setting, seed_index) / "checkpoints"
-        log(f"{setting.name} seed{seed_index} paper.{corner}: training ({len(ids)} photos)")
+        log(f"{setting.name} seed{seed_index} corner.{corner}: training ({len(ids)} photos)")
         start = time.perf_counter()
         stage1, _ = train_first_stage(
             "from scratch", products, ids, labelled, encoding, block["model"], block["stage1"],
@@ -356,8 +354,8 @@ def paper_ablation(setting: Setting, seed_index: int) -> None:
         )  # fmt: skip
         seconds = time.perf_counter() - start
         for name, model, stage2_params in (
-            (f"paper.{corner}.stage1", stage1, {**block["stage2"], "enabled": False}),
-            (f"paper.{corner}", stage2, block["stage2"]),
+            (f"corner.{corner}.stage1", stage1, {**block["stage2"], "enabled": False}),
+            (f"corner.{corner}", stage2, block["stage2"]),
         ):
             probs = {
                 split: predict_image_model(
@@ -374,7 +372,7 @@ def paper_ablation(setting: Setting, seed_index: int) -> None:
                 test_probs=probs["test"].drop(columns="row_id").to_numpy(np.float32),
             )  # fmt: skip
         record_timing(
-            setting, seed_index, f"paper.{corner}",
+            setting, seed_index, f"corner.{corner}",
             {"wall_s": round(seconds, 1), "stage1_s": round(stage1_seconds, 1)},
         )  # fmt: skip
         shutil.rmtree(checkpoints, ignore_errors=True)

@@ -181,7 +181,7 @@ def _save(case: Case, **tables: pd.DataFrame) -> None:
 
 
 def _grid() -> Any:
-    """The experiment grid of ``--env rakuten`` (its members, variants and headline)."""
+    """The experiment grid of ``--env rakuten`` (its members and variants)."""
     from rakuten_kedro.grid import parse_grid  # noqa: PLC0415
 
     return parse_grid(planning.load_parameters(), environment=planning.ENV)
@@ -321,7 +321,7 @@ def stage_fusion_cv(case: Case) -> dict[str, dict]:
 
     outputs = _model_outputs(case)
     params = planning.load_parameters()["fusion"]
-    member = _grid().headline_member
+    member = _grid().baseline_member  # the fusion baselines' member: one decision fusion
     n_val = int((outputs["products"]["split"] == "val").sum())
     parts: dict[str, dict] = {}
     with measured(parts, "fusion_cv", n_val):
@@ -391,12 +391,12 @@ def stage_reporting(case: Case) -> dict[str, dict]:
             labels = probs_matrix(table, codes).argmax(axis=1)
             table = predictions_table(table["row_id"].to_numpy(), labels, codes)
         tables[method] = table
-    encoding = {"codes": codes}
+    encoding, grid = {"codes": codes}, planning.load_parameters()["grid"]
     parts: dict[str, dict] = {}
     with measured(parts, "reporting", case.products):
         predictions = nodes.collect_validation_predictions(products, encoding, **tables)
-        results = nodes.score_validation_predictions(predictions, encoding)
-        nodes.make_results_table(results)
+        results, choice = nodes.score_validation_predictions(predictions, encoding, grid)
+        nodes.make_results_table(results, choice)
         figures = [
             nodes.plot_methods(results),
             *nodes.plot_best_method(predictions, results, encoding),
@@ -415,6 +415,7 @@ def stage_predict(case: Case) -> dict[str, dict]:
     from rakuten_kedro.pipelines.fusion.nodes import fuse_member  # noqa: PLC0415
     from rakuten_kedro.pipelines.predict.nodes import (  # noqa: PLC0415
         describe_new_photos,
+        mean_text_probs,
         predict_new_products,
     )
     from rakuten_kedro.pipelines.preprocessing.nodes import (  # noqa: PLC0415
@@ -455,7 +456,7 @@ def stage_predict(case: Case) -> dict[str, dict]:
     predict_options = {**params["predict"], "input_dir": str(case.data)}
     parts: dict[str, dict] = {}
     # The predict pipeline's nodes after the models: read, clean, photos, each member's fold
-    # networks, the vote with its text fallback and top-k.
+    # networks, the text-only fallback, the vote and top-k.
     with measured(parts, "predict", case.n_test):
         cleaned = clean_products(new_products.load())
         cache_dataset = ImageCacheDataset(path=str(cache_folder))
@@ -469,13 +470,17 @@ def stage_predict(case: Case) -> dict[str, dict]:
                 encoding,
             )
             member_tables += [votes, probs]
+        text_only = mean_text_probs(
+            cleaned, encoding, *(model_probs[text.name] for text in grid.used_text())
+        )
         predict_new_products(
             cleaned,
             cache_dataset.load(),
             encoding,
             predict_options,
+            params["ensemble"],
             "untrained models (benchmark)",
-            model_probs[grid.headline_member.text],
+            text_only,
             *member_tables,
         ).to_csv(case.work / "predictions.csv", index=False)
     return parts

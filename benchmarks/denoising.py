@@ -17,8 +17,7 @@ import common
 import numpy as np
 from image_training import RUN
 
-from rakuten_kedro.training.folds import assign_folds
-from rakuten_kedro.vision.denoise import out_of_fold_probs, rank_label_issues
+from rakuten_kedro.vision.denoise import denoising_folds, out_of_fold_probs, rank_label_issues
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -37,7 +36,7 @@ def main(argv: list[str] | None = None) -> dict:
     labels = products["label"].to_numpy()
     train, val = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
     settings = common.params("denoising", folds=args.folds, train={"epochs": args.epochs}, run=RUN)
-    folds = assign_folds(labels[train], settings["folds"], settings["seed"])
+    folds = denoising_folds(labels[train], settings)
     t0 = time.perf_counter()
     probs = out_of_fold_probs(
         cache.images(32), train, labels[train], folds, val_positions=val,

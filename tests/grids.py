@@ -5,13 +5,12 @@ from __future__ import annotations
 from rakuten_kedro.grid import EnsembleMember, Grid, ImageVariant, TextVariant
 
 
-def make_grid(members: list[tuple[str, str, str, str]], headline: str | None = None) -> Grid:
+def make_grid(members: list[tuple[str, str, str, str]]) -> Grid:
     """A grid whose variants are those the members name (``text_*`` names ending in ``tfidf``
     are TF-IDF variants, image variants learn from the denoised ids with DCL).
 
     Args:
         members: ``(name, text, image, network)`` per member, in order.
-        headline: The headline member (default: the first).
     """
     parsed = tuple(EnsembleMember(*member) for member in members)
     texts = dict.fromkeys(member.text for member in parsed)
@@ -23,5 +22,4 @@ def make_grid(members: list[tuple[str, str, str, str]], headline: str | None = N
         ),
         image=tuple(ImageVariant(name, "denoised", True) for name in images),
         members=parsed,
-        headline=headline or parsed[0].name,
     )

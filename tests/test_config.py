@@ -13,6 +13,7 @@ from rakuten_kedro.config import (
     Stage,
     TextTraining,
     check_parameters,
+    environments,
     parameter_block,
     parameter_files,
     parses_params,
@@ -97,15 +98,18 @@ def test_every_block_the_pipelines_read_is_checked_at_once_naming_the_files(tmp_
     assert "feature_fusion: missing key" not in message  # a block is named once per problem
 
 
-def test_a_variant_an_environment_leaves_out_keeps_its_block_known(tmp_path: Path):
+def test_a_variant_any_environment_declares_keeps_its_block_known(tmp_path: Path):
     conf = tmp_path / "conf"
-    for env, names in (("base", ["text_transformer", "image_dcl_clean"]), ("extra", ["text_x"])):
+    grids = {"base": ["text_transformer"], "paper": ["image_dcl_clean"], "extra": ["text_x"]}
+    for env, names in grids.items():
         (conf / env).mkdir(parents=True)
         grid = {"text": [{"name": name} for name in names if name.startswith("text")]}
         grid["image"] = [{"name": name} for name in names if name.startswith("image")]
         (conf / env / "parameters_grid.yml").write_text(yaml.safe_dump({"grid": grid}))
     (conf / "extra" / "parameters_other.yml").write_text(yaml.safe_dump({"text_y": {}}))
-    declared = variants_declared_in(parameter_files(conf, ["base", "extra"]))
+    (conf / "empty").mkdir()  # no parameters: not an environment
+    assert environments(conf) == ["base", "extra", "paper"]
+    declared = variants_declared_in(parameter_files(conf, environments(conf)))
     assert declared == {"text_transformer", "image_dcl_clean", "text_x"}  # text_y: no grid
 
 

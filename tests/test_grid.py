@@ -10,7 +10,7 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from rakuten_kedro.grid import GridError, check_pipeline_matches_grid, load_grid, parse_grid
+from rakuten_kedro.grid import Grid, GridError, check_pipeline_matches_grid, load_grid, parse_grid
 from rakuten_kedro.hooks import GridEnvironmentHooks
 from rakuten_kedro.pipeline_registry import build_pipelines
 from tests.kedro_project import KEDRO_CLI, PROJECT, kedro_environment
@@ -26,7 +26,6 @@ def grid_parameters(**changes) -> dict:
             {"name": "m1", "text": "text_a", "image": "image_a", "network": "two_layer"},
             {"name": "m2", "text": "text_b", "image": "image_a", "network": "one_layer"},
         ],
-        "headline": "m1",
     }
     grid.update(changes)
     return {"grid": grid, **NETWORKS}
@@ -36,7 +35,7 @@ def test_a_grid_parses_with_its_cross_references():
     grid = parse_grid(grid_parameters())
     assert [v.kind for v in grid.text] == ["transformer", "tfidf"]
     assert grid.image[0].training_ids_dataset == "all_training_ids"
-    assert grid.headline_member.text == "text_a"
+    assert grid.baseline_member.name == "m1"
     assert grid.namespaces()["members"] == {"m1", "m2"}
 
 
@@ -59,8 +58,15 @@ def test_a_grid_parses_with_its_cross_references():
         ({"text": [{"name": "text_a", "kind": "bert"}]}, r"grid.text\[0\] \(text_a\): kind must"),
         ({"text": [{"name": "bert", "kind": "tfidf"}]}, r"text variant names start with 'text_'"),
         ({"image": [{"name": "image_a", "training_ids": "all"}]}, "dcl must be true or false"),
-        ({"headline": "m9"}, r"grid.headline 'm9' is not one of the members"),
-        ({"headline": "m2"}, "m2' fuses 'text_b', a TF-IDF variant"),
+        (
+            {
+                "members": [
+                    {"name": "m2", "text": "text_b", "image": "image_a", "network": "one_layer"}
+                ]
+            },
+            r"base/parameters_grid.yml: no member fuses a transformer text variant: the fusion "
+            r"baselines \(stacking, feature-level fusion\) run over the first member that does",
+        ),
         ({"members": []}, "grid.members must be a non-empty list"),
         (
             {
@@ -82,34 +88,63 @@ def test_a_wrong_entry_is_an_error_naming_the_file_and_the_entry(changes, messag
         parse_grid(grid_parameters(**changes), source="conf/base/parameters_grid.yml")
 
 
+def test_a_declared_headline_is_an_error_saying_validation_chooses_it():
+    with pytest.raises(GridError) as error:
+        parse_grid(grid_parameters(headline="m1"), source="conf/local/parameters_grid.yml")
+    assert str(error.value) == (
+        "conf/local/parameters_grid.yml: grid.headline is no longer read: the headline text, "
+        "image and decision_fusion rows are now chosen by validation macro-F1 (the text variant, "
+        "image variant and member that score best; data/08_reporting/headline_choice.json says "
+        "which). Delete the headline key."
+    )
+
+
+def test_the_fusion_baselines_member_is_the_first_with_a_transformer_text_variant():
+    members = [
+        {"name": "m2", "text": "text_b", "image": "image_a", "network": "one_layer"},
+        {"name": "m1", "text": "text_a", "image": "image_a", "network": "two_layer"},
+        {"name": "m3", "text": "text_a", "image": "image_a", "network": "one_layer"},
+    ]
+    grid = parse_grid(grid_parameters(members=members))
+    assert grid.baseline_member.name == "m1"
+    assert [m.name for m in grid.transformer_members()] == ["m1", "m3"]
+
+
+def project_grid(env: str) -> Grid:
+    return load_grid(env, PROJECT / "conf")
+
+
 def test_the_project_grids():
-    base, rakuten = load_grid("local", PROJECT / "conf"), load_grid("rakuten", PROJECT / "conf")
-    assert len(base.members) == 5 and len(rakuten.members) == 12
-    assert rakuten.text == base.text and rakuten.image == base.image  # only members override
+    base, paper, rakuten = project_grid("local"), project_grid("paper"), project_grid("rakuten")
+    assert [len(grid.members) for grid in (base, paper, rakuten)] == [2, 5, 12]
+    assert paper.text == rakuten.text == base.text  # the text variants are base's
+    assert paper.image == rakuten.image != base.image
+    for grid in (base, paper, rakuten):  # the first member that fuses the transformer text variant
+        assert grid.baseline_member == next(m for m in grid.members if m.text == "text_transformer")
     assert {m.network for m in rakuten.members} == {"one_layer", "two_layer", "two_layer_residual"}
 
 
-def test_the_fast_preset_leaves_out_denoising_and_the_dcl_image():
-    base, fast = load_grid("local", PROJECT / "conf"), load_grid("fast", PROJECT / "conf")
-    assert base.uses_denoising and not fast.uses_denoising
-    assert [v.name for v in fast.image] == ["image_plain_noisy"] and fast.text == base.text
-    assert {(m.text, m.image) for m in fast.members} == {
+def test_the_default_grid_leaves_out_denoising_and_the_dcl_image():
+    base, paper = project_grid("local"), project_grid("paper")
+    assert paper.uses_denoising and not base.uses_denoising
+    assert [v.name for v in base.image] == ["image_plain_noisy"]
+    assert {(m.text, m.image) for m in base.members} == {
         ("text_transformer", "image_plain_noisy"), ("text_tfidf", "image_plain_noisy")
     }  # fmt: skip
-    default_nodes = {node.name for node in build_pipelines(fast)["__default__"].nodes}
-    denoising_nodes = {node.name for node in build_pipelines(fast)["denoising"].nodes}
+    default_nodes = {node.name for node in build_pipelines(base)["__default__"].nodes}
+    denoising_nodes = {node.name for node in build_pipelines(base)["denoising"].nodes}
     assert denoising_nodes and not denoising_nodes & default_nodes
-    base_default = {node.name for node in build_pipelines(base)["__default__"].nodes}
-    assert denoising_nodes <= base_default
+    paper_default = {node.name for node in build_pipelines(paper)["__default__"].nodes}
+    assert denoising_nodes <= paper_default
 
 
-def test_the_quality_preset_is_the_fast_one_three_times():
-    fast, quality = load_grid("fast", PROJECT / "conf"), load_grid("quality", PROJECT / "conf")
-    assert not quality.uses_denoising and len(quality.members) == 3 * len(fast.members)
+def test_the_quality_preset_is_the_default_three_times():
+    base, quality = project_grid("local"), project_grid("quality")
+    assert not quality.uses_denoising and len(quality.members) == 3 * len(base.members)
     assert [v.name for v in quality.image] == [
         "image_plain_noisy", "image_plain_noisy_2", "image_plain_noisy_3"
     ]  # fmt: skip
-    assert {m.network for m in quality.members} == {m.network for m in fast.members}
+    assert {m.network for m in quality.members} == {m.network for m in base.members}
 
 
 def members_of(pipelines: dict) -> set[str]:
@@ -136,14 +171,14 @@ def test_python_api_session_first_then_pipelines(project):
 
 
 def test_python_api_pipelines_first_then_session(project):
-    assert len(members_of(project)) == 5  # no environment asked for yet: local
+    assert len(members_of(project)) == 2  # no environment asked for yet: local
     KedroSession.create(PROJECT, env="rakuten").load_context()
     assert len(members_of(project)) == 12  # rebuilt for the session's environment
     # The session's environment is now the process's KEDRO_ENV (as `kedro jupyter --env` does),
     # so a session without env stays rakuten, and another environment rebuilds again.
     assert KedroSession.create(PROJECT).load_context().env == "rakuten"
     KedroSession.create(PROJECT, env="local").load_context()
-    assert len(members_of(project)) == 5
+    assert len(members_of(project)) == 2
 
 
 def test_a_pipeline_built_for_another_environment_does_not_run():
@@ -173,7 +208,7 @@ def ensemble_members(output: str) -> list[str]:
 
 
 def test_the_command_line_and_kedro_env_show_the_same_members():
-    assert len(ensemble_members(describe())) == 5
+    assert len(ensemble_members(describe())) == 2
     assert len(ensemble_members(describe("--env", "rakuten"))) == 12
     assert ensemble_members(describe(KEDRO_ENV="rakuten")) == ensemble_members(
         describe("--env", "rakuten")
@@ -186,7 +221,7 @@ def test_a_member_naming_an_unknown_variant_stops_the_command(tmp_path: Path):
     (conf / "broken").mkdir()
     (conf / "broken" / "parameters_grid.yml").write_text(
         "grid:\n  members:\n    - {name: m1, text: text_large, image: image_dcl_clean, "
-        "network: one_layer}\n  headline: m1\n"
+        "network: one_layer}\n"
     )
     with pytest.raises(GridError, match=r"broken/parameters_grid.yml: grid.members\[0\] \(m1\) "
                        r"names text 'text_large'"):  # fmt: skip

@@ -8,6 +8,9 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from rakuten_kedro.grid import load_grid
+from rakuten_kedro.pipeline_registry import build_pipelines
+
 PROJECT = Path(__file__).resolve().parents[1]
 PIPELINES = ["preprocessing", "denoising", "text_model", "image_model", "fusion", "ensemble"]
 
@@ -22,13 +25,15 @@ def context(env: str | None = None, runtime_params: dict | None = None):
     return session.load_context()
 
 
-def test_the_six_pipelines_are_registered_and_default_is_the_whole_method():
+def test_the_six_pipelines_are_registered_and_default_is_the_whole_method_the_grid_uses():
     from kedro.framework.project import pipelines  # noqa: PLC0415
 
     assert set(PIPELINES) <= set(pipelines)
     default_nodes = set(pipelines["__default__"].nodes)
     for name in PIPELINES:
-        assert set(pipelines[name].nodes) <= default_nodes, name
+        assert (set(pipelines[name].nodes) <= default_nodes) == (name != "denoising"), name
+    paper = build_pipelines(load_grid("paper", PROJECT / "conf"))  # an image variant is denoised
+    assert set(paper["denoising"].nodes) <= set(paper["__default__"].nodes)
 
 
 def test_base_env_reads_the_demo_folder():
@@ -44,12 +49,17 @@ def test_rakuten_env_reads_the_challenge_folder_at_paper_sizes():
     assert ctx.params["preprocessing"]["image_cache"].sizes == [224, 448]
 
 
-def test_fast_env_votes_softly_with_one_image_stage_and_a_32px_cache():
-    params = context(env="fast").params
+def test_the_default_votes_softly_with_one_image_stage_and_a_32px_cache():
+    params = context().params
     assert params["ensemble"].rule == "soft"
     assert params["image_plain_noisy"]["stage2"].enabled is False
-    assert params["image_plain_noisy"]["stage1"].input_size == 32  # base's, soft-merged
     assert params["preprocessing"]["image_cache"].sizes == [32]
+    paper = context(env="paper").params  # the paper's second stage, at CPU scale
+    assert [paper[name]["stage2"].enabled for name in ("image_plain_noisy", "image_dcl_clean")] == [
+        True, True
+    ]  # fmt: skip
+    assert paper["image_dcl_clean"]["stage1"].input_size == 32  # base's, through extends
+    assert paper["preprocessing"]["image_cache"].sizes == [32, 64]
     assert context(env="rakuten").params["ensemble"].rule == "majority"  # the paper's
 
 

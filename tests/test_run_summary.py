@@ -39,6 +39,15 @@ def test_summary_has_the_headline_scores_in_percent_then_one_line_per_output():
     ]
 
 
+def test_summary_names_the_method_each_headline_row_shows():
+    paths = {"results": "data/08_reporting/results.json"}
+    lines = summary_lines(RESULTS, paths, {"text": "text_tfidf", "image": "image_plain"})
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:-1]}
+    assert rows["method"] == ["macro-F1", "weighted-F1", "accuracy", "chosen"]
+    assert rows["text"] == ["74.54", "81.09", "81.67", "text_tfidf"]
+    assert rows["ensemble"] == ["88.08", "90.43", "90.67"]  # measured, not chosen
+
+
 def test_a_run_without_results_says_so_in_one_line():
     (line,) = summary_lines(None, {})
     assert line.startswith("Run summary: this run made none of the results")
@@ -48,9 +57,11 @@ def test_hook_lists_what_this_run_wrote_relative_to_the_project(tmp_path: Path, 
     results_path = tmp_path / "data" / "results.json"
     results_path.parent.mkdir()
     results_path.write_text(json.dumps(RESULTS))
+    (tmp_path / "data" / "headline_choice.json").write_text(json.dumps({"image": "image_a"}))
     catalog = DataCatalog(
         {
             "results": JSONDataset(filepath=str(results_path)),
+            "headline_choice": JSONDataset(filepath=str(tmp_path / "data/headline_choice.json")),
             "label_issues": CSVDataset(filepath=str(tmp_path / "data" / "label_issues.csv")),
             "submission": CSVDataset(filepath=str(tmp_path / "data" / "submission.csv")),
             "model_card": MemoryDataset(),  # not a file: not listed
@@ -59,6 +70,7 @@ def test_hook_lists_what_this_run_wrote_relative_to_the_project(tmp_path: Path, 
     pipeline = Pipeline(
         [
             Node(_identity, "scores", "results", name="score"),
+            Node(_identity, "choice", "headline_choice", name="choose"),
             Node(_identity, "issues", "label_issues", name="issues"),
             Node(_identity, "card", "model_card", name="card"),
         ]
@@ -67,9 +79,13 @@ def test_hook_lists_what_this_run_wrote_relative_to_the_project(tmp_path: Path, 
         run_params={"project_path": str(tmp_path)}, pipeline=pipeline, catalog=catalog
     )
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0] == "Run summary" and any(line.startswith("  image ") for line in printed)
-    assert printed[-2:] == [
-        "  results       data/results.json",
-        "  label issues  data/label_issues.csv",
+    assert printed[0] == "Run summary"
+    assert [line.split() for line in printed if line.startswith("  image ")] == [
+        ["image", "48.72", "59.42", "63.33", "image_a"]
+    ]
+    assert printed[-3:] == [
+        "  results          data/results.json",
+        "  headline choice  data/headline_choice.json",
+        "  label issues     data/label_issues.csv",
     ]
     assert not [line for line in printed if "submission" in line]  # not written by this run

@@ -306,10 +306,16 @@ class SecondStage(Stage):
 
 
 class Denoising(Config):
-    """``denoising``: k-fold image models → out-of-fold probabilities → cleanlab."""
+    """``denoising``: k-fold image models → out-of-fold probabilities → cleanlab.
+
+    ``probabilities`` is what cleanlab ranks: ``image`` (the paper's), or ``image_and_text``:
+    the image out-of-fold probabilities times the TF-IDF ones on the same folds, renormalised
+    (``vision.denoise.fuse_probabilities``).
+    """
 
     folds: int = Field(ge=2)
     seed: int
+    probabilities: Literal["image", "image_and_text"]
     filter_by: str
     ranked_by: str
     drop_fraction: float = Field(ge=0, le=1)
@@ -532,9 +538,16 @@ def where_defined(path: str, files: list[Path]) -> list[str]:
     return [str(file) for file in files if _defines(_read_yaml(file), path.split("."))]
 
 
+def environments(conf_source: str | Path) -> list[str]:
+    """Every configuration environment under ``conf_source`` (a folder with parameters)."""
+    folders = sorted(path for path in Path(conf_source).iterdir() if path.is_dir())
+    return [folder.name for folder in folders if parameter_files(conf_source, [folder.name])]
+
+
 def variants_declared_in(files: list[Path]) -> set[str]:
-    """The text and image variant names of every ``grid`` in ``files``: a base variant's block
-    stays known when an environment's grid leaves that variant out."""
+    """The text and image variant names of every ``grid`` in ``files``: read over every
+    environment, a variant's block (in conf/base) stays known to the environments whose grid
+    leaves that variant out."""
     names: set[str] = set()
     for file in files:
         content = _read_yaml(file)

@@ -7,9 +7,14 @@ Declared once per environment, in the ``grid`` block of ``conf/<env>/parameters_
   ``denoised`` (the denoising pipeline's ``clean_training_ids``) or ``all``, and whether
   stage 2 fine-tunes with DCL;
 - ``members``: the ensemble's decision-level fusions, each ``{name, text, image, network}``
-  naming a text variant, an image variant and a network of ``fusion.networks``;
-- ``headline``: the member reported as ``decision_fusion`` (its text and image variants are
-  the headline ``text`` and ``image``).
+  naming a text variant, an image variant and a network of ``fusion.networks``.
+
+No entry is declared the headline: the reporting shows as ``text``, ``image`` and
+``decision_fusion`` the text variant, image variant and member with the best validation
+macro-F1 (``rakuten_kedro.reporting.headline``). The fusion baselines (stacking and
+feature-level fusion) are comparisons, not the submission: they run over the inputs of the
+first member whose text variant is a transformer (:attr:`Grid.baseline_member`; feature fusion
+reads the text variant's features, which a TF-IDF variant has not), so a grid needs one.
 
 Each name is a Kedro namespace with its own parameters block; the pipelines are built from the
 grid, so adding a variant or a member is a YAML edit. Kedro builds pipelines before it reads
@@ -91,13 +96,17 @@ class Grid:
     text: tuple[TextVariant, ...]
     image: tuple[ImageVariant, ...]
     members: tuple[EnsembleMember, ...]
-    headline: str
     environment: str = "local"
 
     @property
-    def headline_member(self) -> EnsembleMember:
-        """The member reported as ``decision_fusion``."""
-        return next(member for member in self.members if member.name == self.headline)
+    def baseline_member(self) -> EnsembleMember:
+        """The member whose inputs the fusion baselines (stacking, feature fusion) use: the
+        first with a transformer text variant, as feature fusion reads its text features."""
+        return self.transformer_members()[0]
+
+    def transformer_members(self) -> list[EnsembleMember]:
+        """Members whose text variant is a transformer (it has features), in declaration order."""
+        return [m for m in self.members if self.text_variant(m.text).kind == "transformer"]
 
     @property
     def uses_denoising(self) -> bool:
@@ -146,7 +155,14 @@ def parse_grid(
     """
     block = parameters.get("grid")
     if not isinstance(block, Mapping):
-        raise GridError(f"{source}: no 'grid' block (text, image, members, headline)")
+        raise GridError(f"{source}: no 'grid' block (text, image, members)")
+    if "headline" in block:
+        raise GridError(
+            f"{source}: grid.headline is no longer read: the headline text, image and "
+            "decision_fusion rows are now chosen by validation macro-F1 (the text variant, image "
+            "variant and member that score best; data/08_reporting/headline_choice.json says "
+            "which). Delete the headline key."
+        )
     where = _Where(source)
     text = tuple(
         TextVariant(name, _choice(entry, "kind", TEXT_KINDS, where.at("text", i)))
@@ -165,20 +181,15 @@ def parse_grid(
         _member(entry, text, image, networks, where.at("members", i))
         for i, (_, entry) in enumerate(where.entries(block, "members", ""))
     )
-    headline = block.get("headline")
-    if headline not in {member.name for member in members}:
-        raise GridError(
-            f"{source}: grid.headline {headline!r} is not one of the members "
-            f"{[member.name for member in members]}"
-        )
     _check_unique([v.name for v in text] + [v.name for v in image] + [m.name for m in members],
                   source)  # fmt: skip
-    grid = Grid(text, image, members, str(headline), environment)
-    if grid.text_variant(grid.headline_member.text).kind != "transformer":
+    grid = Grid(text, image, members, environment)
+    if not grid.transformer_members():
         raise GridError(
-            f"{source}: grid.headline {headline!r} fuses {grid.headline_member.text!r}, a TF-IDF "
-            "variant: the feature-level fusion baseline reads the headline's text features, "
-            "which only a transformer variant has. Choose a member with a transformer variant."
+            f"{source}: no member fuses a transformer text variant: the fusion baselines "
+            "(stacking, feature-level fusion) run over the first member that does, as feature "
+            "fusion reads the text variant's features, which a TF-IDF variant has not. Add a "
+            "member whose text variant has kind: transformer."
         )
     return grid
 

@@ -16,6 +16,7 @@ from kedro.pipeline import Pipeline
 from rakuten_kedro.config import (
     FIXED_BLOCKS,
     check_parameters,
+    environments,
     parameter_block,
     parameter_files,
     variants_declared_in,
@@ -79,10 +80,13 @@ class ParameterChecksHooks:
         parameters = loader["parameters"]
         files = parameter_files(loader.conf_source, [CONFIG_BASE_ENV, env])
         active = grid.namespaces()
+        known_variants = variants_declared_in(
+            parameter_files(loader.conf_source, environments(loader.conf_source))
+        )
         check_parameters(
             sum(pipelines.values(), start=Pipeline([])),
             lambda name: parameter_block(parameters, name),
-            blocks={*FIXED_BLOCKS, *active["text"], *active["image"], *variants_declared_in(files)},
+            blocks={*FIXED_BLOCKS, *active["text"], *active["image"], *known_variants},
             files=files,
             runtime_params=getattr(loader, "runtime_params", None),
         )

@@ -19,6 +19,7 @@ from rakuten_kedro.reporting.table import HEADLINE_METHODS, results_table
 #: The outputs the summary points at, in its order: dataset name -> what the line says it is.
 SUMMARY_OUTPUTS: dict[str, str] = {
     "results": "results",
+    "headline_choice": "headline choice",
     "results_table_markdown": "results table",
     "methods_chart": "figure",
     "confusion_matrix_chart": "figure",
@@ -33,26 +34,34 @@ SUMMARY_OUTPUTS: dict[str, str] = {
 _SCORE_TITLES = {"macro_f1": "macro-F1", "weighted_f1": "weighted-F1", "accuracy": "accuracy"}
 
 
-def headline_table(results: Mapping[str, Mapping[str, float]]) -> list[str]:
-    """The headline methods' scores (%) as aligned plain-text lines, in the paper's order."""
-    table = results_table(results)
+def headline_table(
+    results: Mapping[str, Mapping[str, float]], choice: Mapping[str, str] | None = None
+) -> list[str]:
+    """The headline methods' scores (%) as aligned plain-text lines, in the paper's order, each
+    with the method chosen for it by validation macro-F1 (``choice``) when there is one."""
+    table = results_table(results, choice)
     headline = table[table["key"].isin(HEADLINE_METHODS)]
     width = max(len("method"), *headline["key"].str.len())
-    lines = ["  ".join([f"{'method':<{width}}", *_SCORE_TITLES.values()])]
+    titles = [*_SCORE_TITLES.values(), *(["chosen"] if choice else [])]
+    lines = ["  ".join([f"{'method':<{width}}", *titles])]
     for _, row in headline.iterrows():
         scores = [f"{row[key]:>{len(title)}.2f}" for key, title in _SCORE_TITLES.items()]
-        lines.append("  ".join([f"{row['key']:<{width}}", *scores]))
+        chosen = row["chosen"] if isinstance(row["chosen"], str) else ""
+        lines.append("  ".join([f"{row['key']:<{width}}", *scores, chosen]).rstrip())
     return lines
 
 
 def summary_lines(
-    results: Mapping[str, Mapping[str, float]] | None, paths: Mapping[str, str]
+    results: Mapping[str, Mapping[str, float]] | None,
+    paths: Mapping[str, str],
+    choice: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The summary's lines.
 
     Args:
         results: The content of ``results.json`` when the run wrote it, else None.
         paths: Dataset name (a key of ``SUMMARY_OUTPUTS``) -> the path the run wrote it to.
+        choice: The ``headline_choice`` when the run wrote it (the table names the methods).
 
     Returns:
         A title, the headline table (with results), then one ``what  path`` line per output.
@@ -65,7 +74,7 @@ def summary_lines(
     lines = ["Run summary"]
     if results:
         lines += ["Validation split, % (fusion and ensemble out-of-fold):"]
-        lines += [f"  {line}" for line in headline_table(results)]
+        lines += [f"  {line}" for line in headline_table(results, choice)]
     width = max(len(SUMMARY_OUTPUTS[name]) for name in paths)
     lines += [f"  {SUMMARY_OUTPUTS[name]:<{width}}  {path}" for name, path in paths.items()]
     return lines
@@ -101,5 +110,8 @@ class RunSummaryHooks:
         if process_rank() != 0:
             return
         paths = written_outputs(pipeline, catalog, run_params.get("project_path"))
-        results = catalog.get("results").load() if "results" in paths else None
-        print("\n".join(summary_lines(results, paths)), flush=True)
+        results, choice = (
+            catalog.get(name).load() if name in paths else None
+            for name in ("results", "headline_choice")
+        )
+        print("\n".join(summary_lines(results, paths, choice)), flush=True)

@@ -37,10 +37,10 @@ def test_a_method_run_on_fewer_seeds_keeps_its_seeds_and_pairs_on_them(store):
     one_hot = np.eye(N_CLASSES, dtype=np.float32)
     for seed, wrong in ((0, 10), (1, 30)):
         accuracy.save_method(
-            setting, seed, "base.ensemble",
+            setting, seed, "default.ensemble",
             test_pred=_with_errors(labels, wrong), val_pred=_with_errors(labels[:54], 0),
         )  # fmt: skip
-    # Only seed 0 ran the reference image model (a later seed ran conf/base alone).
+    # Only seed 0 ran the reference image model (a later seed ran the default `kedro run` alone).
     accuracy.save_method(
         setting, 0, "image.resnet18_64px_e12",
         test_probs=one_hot[labels], val_probs=one_hot[labels[:54]],
@@ -48,12 +48,12 @@ def test_a_method_run_on_fewer_seeds_keeps_its_seeds_and_pairs_on_them(store):
 
     scored = accuracy_report.score_setting(setting, [0, 1])
 
-    ensemble = scored["methods"]["base.ensemble"]
+    ensemble = scored["methods"]["default.ensemble"]
     reference = scored["methods"]["image.resnet18_64px_e12"]
     assert ensemble["seeds"] == [0, 1] and reference["seeds"] == [0]
     assert reference["test_macro_f1_mean"] == 1.0
     assert ensemble["test_macro_f1_sd"] > 0
-    difference = scored["paired_differences"]["image.resnet18_64px_e12 vs base.ensemble"]
+    difference = scored["paired_differences"]["image.resnet18_64px_e12 vs default.ensemble"]
     assert difference["seeds"] == [0]
     assert difference["mean"] == pytest.approx(1 - ensemble["test_macro_f1_per_seed"][0], abs=1e-4)
     assert difference["ci95"][0] > 0

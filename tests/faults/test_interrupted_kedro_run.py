@@ -28,11 +28,20 @@ pytestmark = pytest.mark.integration
 
 N_PRODUCTS, N_TEST, FOLDS, FOLD_EPOCHS, TEXT_EPOCHS = 1200, 120, 3, 2, 3
 PARAMS = ",".join([
+    "tracking.enabled=false",  # conf/local, which switches it off, is not read under --env
     f"demo.n_products={N_PRODUCTS}", f"demo.n_test={N_TEST}",
     f"denoising.folds={FOLDS}", f"denoising.train.epochs={FOLD_EPOCHS}",
     f"text_transformer.training.epochs={TEXT_EPOCHS}",
 ])  # fmt: skip
-RUN = ["run", "--pipelines", "preprocessing,text_model,denoising", "--params", PARAMS]
+RUN = [
+    "run",
+    "--env",
+    "paper",
+    "--pipelines",
+    "preprocessing,text_model,denoising",
+    "--params",
+    PARAMS,
+]
 # One thread: the same float sums in every run, and no contention on a shared CPU.
 ENVIRONMENT = kedro_environment(
     OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", DO_NOT_TRACK="1"

@@ -18,13 +18,22 @@ from tests.kedro_project import kedro, scratch_project
 pytestmark = pytest.mark.integration
 
 PARAMS = ",".join([
+    "tracking.enabled=false",  # conf/local, which switches it off, is not read under --env
     "demo.n_products=1200", "demo.n_test=60",
     "text_transformer.training.epochs=2",
     "denoising.folds=2", "denoising.train.epochs=1",
     "image_dcl_clean.stage1.epochs=1", "image_dcl_clean.stage2.epochs=1",
     "image_plain_noisy.stage1.epochs=1", "image_plain_noisy.stage2.epochs=1",
 ])  # fmt: skip
-RUN = ["run", "--pipelines", "preprocessing,text_model,denoising,image_model", "--params", PARAMS]
+RUN = [
+    "run",
+    "--env",
+    "paper",
+    "--pipelines",
+    "preprocessing,text_model,denoising,image_model",
+    "--params",
+    PARAMS,
+]
 RAW = Path("data/01_raw/demo")
 MODELS = {
     "text_transformer": "data/06_models/text_transformer/text_model/model.safetensors",

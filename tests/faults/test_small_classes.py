@@ -11,6 +11,7 @@ import pytest
 
 from rakuten_kedro.fusion.decision import cross_validate_decision_fusion, stack_probabilities
 from rakuten_kedro.training.folds import assign_folds
+from rakuten_kedro.vision import denoise
 from rakuten_kedro.vision.denoise import rank_label_issues
 from tests.fusion.synthetic import modality_probs
 from tests.params import params
@@ -23,11 +24,13 @@ def labels_with_small_classes() -> np.ndarray:
     return np.r_[np.repeat([0, 1], 12), [2, 2], [3]]
 
 
+#: Read once, here: reading parameters imports Kedro's settings, which warn.
+DENOISING = params("denoising", folds=4, seed=0)
+
+
 def denoising_folds(labels: np.ndarray) -> np.ndarray:
-    """4 folds, as the denoising node assigns them."""
-    return assign_folds(
-        labels, 4, seed=0, codes=CODES, rows="training rows", setting="denoising.folds"
-    )
+    """4 folds, assigned by the function both denoising cross-validations call."""
+    return denoise.denoising_folds(labels, DENOISING, CODES)
 
 
 def test_denoising_folds_warn_naming_the_small_codes(caplog):

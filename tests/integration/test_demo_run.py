@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from rakuten_kedro.grid import load_grid
+from rakuten_kedro.reporting.headline import best_method
 from tests.kedro_project import PROJECT
 
 METHODS = ["image", "text", "feature_fusion", "decision_fusion", "ensemble"]
@@ -29,6 +31,25 @@ def test_results_json_has_every_method_and_the_papers_ordering(demo_run: Path):
     assert results["ensemble"]["macro_f1"] >= results["decision_fusion"]["macro_f1"] - 0.03
 
 
+def test_the_headline_rows_show_the_grids_best_on_validation(demo_run: Path):
+    results = json.loads((demo_run / "data/08_reporting/results.json").read_text())
+    choice = json.loads((demo_run / "data/08_reporting/headline_choice.json").read_text())
+    grid = load_grid("local", demo_run / "conf")
+    candidates = {
+        "image": [v.name for v in grid.image],
+        "text": [v.name for v in grid.text],
+        "decision_fusion": [m.name for m in grid.members],
+    }
+    for row, names in candidates.items():
+        assert choice[row] == best_method(results, names), row
+    assert choice["feature_fusion"].startswith("feature_fusion_")
+    for row, method in choice.items():
+        assert results[row] == results[method], row
+    assert f"decision fusion = `{choice['decision_fusion']}`" in (
+        demo_run / "data/08_reporting/model_card.md"
+    ).read_text(encoding="utf-8")
+
+
 def test_submission_has_one_row_per_test_product(demo_run: Path):
     submission = pd.read_csv(demo_run / "data/07_model_output/submission.csv", index_col=0)
     test = pd.read_csv(demo_run / "data/01_raw/demo/X_test_update.csv", index_col=0)
@@ -39,11 +60,28 @@ def test_submission_has_one_row_per_test_product(demo_run: Path):
     assert accuracy > 0.5
 
 
-def test_label_issues_are_ranked_training_rows(demo_run: Path):
-    issues = pd.read_csv(demo_run / "data/03_primary/label_issues.csv")
-    expected = {"productid", "imageid", "given_prdtypecode", "suggested_prdtypecode", "rank"}
-    assert expected <= set(issues.columns)
-    assert len(issues) > 0 and issues["rank"].tolist() == sorted(issues["rank"])
+def test_the_default_run_trains_no_denoising_and_no_dcl(demo_run: Path):
+    assert not (demo_run / "data/03_primary/label_issues.csv").exists()
+    assert not (demo_run / "data/06_models/image_dcl_clean").exists()
+    assert "Running node: select_clean_training_ids_node" not in (demo_run / "info.log").read_text()
+    image = json.loads((demo_run / "data/08_reporting/image_plain_noisy/metrics.json").read_text())
+    assert image["training"]["stage2"] == {"skipped": True}
+    card = (demo_run / "data/08_reporting/model_card.md").read_text(encoding="utf-8")
+    assert "No denoising in this run" in card
+    assert "soft vote of the members" in card
+
+
+def test_the_default_run_submits_the_highest_mean_probability_of_its_two_members(demo_run: Path):
+    # (with two members, a majority vote broken by summed probability gives the same answer)
+    out = demo_run / "data/07_model_output"
+    probs = [
+        pd.read_parquet(out / member / "test_probs.parquet").set_index("row_id").sort_index()
+        for member in ("fusion_transformer_plain_2layer", "fusion_tfidf_plain_1layer")
+    ]
+    expected = ((probs[0] + probs[1]) / 2).idxmax(axis=1).astype("int64")
+    voted = pd.read_parquet(out / "ensemble/test_predictions.parquet").set_index("row_id")
+    assert len(voted) == len(expected) == 120
+    assert voted.loc[expected.index, "prdtypecode"].tolist() == expected.tolist()
 
 
 def test_analysis_notebook_runs_headless_on_the_demo_outputs(demo_run: Path):
@@ -58,4 +96,6 @@ def test_analysis_notebook_runs_headless_on_the_demo_outputs(demo_run: Path):
     text = "".join(str(output.get("data", {}).get("text/markdown", "")) for output in outputs)
     assert "Decision-level Fusion" in text  # the results table was displayed
     images = [output for output in outputs if "image/png" in output.get("data", {})]
-    assert len(images) >= 4  # bar chart, confusion matrix, two galleries
+    assert len(images) >= 3  # bar chart, confusion matrix, the gallery of errors
+    printed = "".join(str(output.get("text", "")) for output in outputs)
+    assert "No denoising in this run" in printed  # and no gallery of denoising flags

@@ -22,21 +22,22 @@ GRID = {
             {"name": "text_small", "kind": "transformer"},
         ],
         "image": [{"name": "image_small", "training_ids": "all", "dcl": False}],
+        # The TF-IDF member first: the fusion baselines run over the first member with a
+        # transformer text variant (feature fusion reads its features), fusion_small.
         "members": [
-            {
-                "name": "fusion_small",
-                "text": "text_small",
-                "image": "image_small",
-                "network": "one_layer",
-            },
             {
                 "name": "fusion_tfidf_small",
                 "text": "text_tfidf",
                 "image": "image_small",
                 "network": "two_layer",
             },
+            {
+                "name": "fusion_small",
+                "text": "text_small",
+                "image": "image_small",
+                "network": "one_layer",
+            },
         ],  # fmt: skip
-        "headline": "fusion_small",
     }
 }
 MODELS = [
@@ -90,6 +91,12 @@ def test_the_new_members_vote_the_submission(project: Path):
     assert submission.index.tolist() == test.index.tolist()
     members = pd.read_parquet(project / "data/07_model_output/fusion_small/val_probs.parquet")
     assert len(members) > 0
+
+
+def test_the_fusion_baselines_run_over_the_first_member_with_a_transformer(project: Path):
+    out = project / "data/07_model_output"
+    for baseline in ("stacking_logreg", "feature_fusion_sum"):
+        assert len(pd.read_parquet(out / baseline / "val_probs.parquet")) > 0, baseline
 
 
 def test_the_base_variants_are_not_built(project: Path):

@@ -12,6 +12,8 @@ from rakuten_kedro.training.loop import FitResult
 from rakuten_kedro.vision import denoise
 from rakuten_kedro.vision.denoise import (
     LABEL_ISSUE_COLUMNS,
+    denoising_folds,
+    fuse_probabilities,
     label_issues_table,
     rank_label_issues,
     score_flags,
@@ -122,3 +124,49 @@ def test_denoising_folds_pick_their_epoch_on_the_validation_split(monkeypatch, t
         assert fit["pixel_digests"] is digests
         assert fit["name"] == f"denoising fold {fold + 1}/3"
     np.testing.assert_array_equal(probs.argmax(axis=1), folds)
+
+
+def test_fusion_is_the_renormalised_product_with_a_floor():
+    text = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]], dtype=np.float32)
+    image = np.array([[0.5, 0.25, 0.25], [0.5, 0.5, 0.0]], dtype=np.float32)
+    fused = fuse_probabilities(text, image)
+    # Row 0: products 0.25, 0.125, 0 → floor 1e-6 → / 0.375001.
+    np.testing.assert_allclose(fused[0], [0.25, 0.125, 1e-6] / np.float32(0.375001), rtol=1e-6)
+    # Row 1: products 0.1, 0.15, 0 → 0.4, 0.6 and a floored trace.
+    np.testing.assert_allclose(fused[1], [0.4, 0.6, 4e-6], rtol=1e-5)
+    np.testing.assert_allclose(fused.sum(axis=1), 1.0, rtol=1e-6)
+    assert fused.dtype == np.float32
+    # Symmetric, and one array alone is only floored and renormalised.
+    np.testing.assert_array_equal(fuse_probabilities(image, text), fused)
+    np.testing.assert_allclose(fuse_probabilities(image), image, atol=1e-6)
+    assert (fuse_probabilities(text) > 0).all()
+    np.testing.assert_allclose(
+        fuse_probabilities(np.zeros((1, 4))), [[0.25, 0.25, 0.25, 0.25]], rtol=1e-12
+    )
+    with pytest.raises(ValueError, match="one shape"):
+        fuse_probabilities(text, image[:, :2])
+    with pytest.raises(ValueError, match="at least one"):
+        fuse_probabilities()
+
+
+def test_a_label_both_models_doubt_is_the_least_likely_once_fused():
+    """Row 0 (label 0) is doubted mildly by both models; row 1 (label 1) strongly by the text
+    alone, row 2 (label 2) strongly by the image alone. Each model alone finds row 1 or 2 the
+    least likely; fused, row 0 is (its given label's probability is the lowest)."""
+    labels = np.array([0, 1, 2])
+    text = np.array([[0.3, 0.6, 0.1], [0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    image = np.array([[0.3, 0.6, 0.1], [0.1, 0.8, 0.1], [0.7, 0.1, 0.2]])
+    rows = np.arange(3)
+    assert text[rows, labels].argmin() == 1 and image[rows, labels].argmin() == 2
+    fused = fuse_probabilities(text, image)
+    np.testing.assert_allclose(fused[0], [0.09, 0.36, 0.01] / np.float64(0.46))
+    assert fused[rows, labels].argmin() == 0
+
+
+def test_denoising_folds_are_the_stratified_folds_of_the_denoising_block():
+    labels = np.arange(40) % 4
+    settings = params("denoising", folds=4, seed=3)
+    folds = denoising_folds(labels, settings, CODES)
+    np.testing.assert_array_equal(folds, assign_folds(labels, 4, 3))
+    assert sorted(np.bincount(folds)) == [10, 10, 10, 10]
+    assert not np.array_equal(folds, denoising_folds(labels, params("denoising", seed=4)))

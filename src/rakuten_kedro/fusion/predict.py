@@ -3,7 +3,8 @@
 Used by the ``predict`` pipeline (no training): each ensemble member's saved fold networks
 (``FoldEnsemble``) fuse its text and image probabilities and vote; the members vote in turn
 under ``ensemble.rule``.
-Products whose photo could not be read get their text model's answer instead.
+Products whose photo could not be read get the text models' answer instead (the mean of the
+text variants' probabilities, made by the predict pipeline).
 """
 
 from __future__ import annotations
@@ -82,18 +83,18 @@ def ensemble_with_text_fallback(  # noqa: PLR0917 - each argument is one array o
     text_probs: np.ndarray,
     has_photo: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The members' vote, or the text model's answer where the photo is unusable.
+    """The members' vote, or the text-only answer where the photo is unusable.
 
     Args:
         rule: ``ensemble.rule`` (``soft`` or ``majority``), as in the ensemble pipeline.
         member_votes: Each member's ``(N,)`` votes.
         member_probs: Each member's ``(N, C)`` mean probabilities (tie-break, ranking).
-        text_probs: ``(N, C)`` probabilities of the headline text model.
+        text_probs: ``(N, C)`` text-only probabilities (the mean of the text variants').
         has_photo: ``(N,)`` bool, False where the photo was missing or unreadable.
 
     Returns:
         ``(predicted (N,), probs (N, C))``: the ensemble's vote and mean member probabilities
-        for products with a photo, the text model's argmax and probabilities for the others.
+        for products with a photo, the text-only argmax and probabilities for the others.
     """
     probs = np.stack(member_probs)
     predicted = ensemble_vote(rule, np.stack(member_votes), probs)

@@ -16,7 +16,8 @@ import pandas as pd
 
 from rakuten_kedro.codes import PRDTYPECODE_NAMES
 from rakuten_kedro.config import Ensemble, ModelCard
-from rakuten_kedro.reporting.table import results_markdown, results_table
+from rakuten_kedro.reporting.headline import best_method
+from rakuten_kedro.reporting.table import method_columns, results_markdown, results_table
 from rakuten_kedro.training.metrics import classification_metrics
 
 #: The card's words for each ``ensemble.rule``.
@@ -79,27 +80,65 @@ def _image_seconds(image_metrics: Mapping[str, Mapping[str, Any]]) -> float:
     )
 
 
+#: What cleanlab ranked, by ``denoising.probabilities`` (recorded in the denoising metrics).
+RANKED_PROBABILITIES = {
+    "image": "the image models' out-of-fold probabilities (`denoising.probabilities: image`)",
+    "image_and_text": (
+        "the product of the image models' and the TF-IDF model's out-of-fold probabilities, "
+        "renormalised (`denoising.probabilities: image_and_text`)"
+    ),
+}
+
+
 def _denoising_section(denoising: Mapping[str, Any] | None) -> str:
     if denoising is None:
         return (
             "No denoising in this run: no image variant of the grid trains on denoised ids "
             "(`training_ids: denoised`)."
         )
-    flagged = denoising.get("flagged") or {}
-    return (
+    text = (
         f"cleanlab flagged {denoising.get('n_flagged')} of {denoising.get('n_train')} training "
         f"products; the image model's training set drops {denoising.get('n_dropped')} of them."
-    ) + (
-        f" Against the known label flips: precision {100 * flagged['precision']:.0f} %, "
-        f"recall {100 * flagged['recall']:.0f} %."
-        if "precision" in flagged
-        else ""
     )
+    if ranked := RANKED_PROBABILITIES.get(denoising.get("probabilities", "")):
+        text += f" cleanlab ranked {ranked}."
+    flagged, dropped = denoising.get("flagged") or {}, denoising.get("dropped") or {}
+    if "precision" in flagged:
+        text += (
+            f" Against the known label flips: precision {100 * flagged['precision']:.0f} %, "
+            f"recall {100 * flagged['recall']:.0f} %"
+        )
+        if "precision" in dropped:
+            text += (
+                f"; of the dropped rows: precision {100 * dropped['precision']:.0f} %, "
+                f"recall {100 * dropped['recall']:.0f} %"
+            )
+        text += "."
+    return text
+
+
+#: The card's words for each headline row of ``results.json``.
+HEADLINE_WORDS = {
+    "decision_fusion": "decision fusion",
+    "text": "text",
+    "image": "image",
+    "feature_fusion": "feature fusion",
+}
+
+
+def _headline_line(headline_choice: Mapping[str, str]) -> str:
+    chosen = ", ".join(
+        f"{words} = `{headline_choice[row]}`"
+        for row, words in HEADLINE_WORDS.items()
+        if row in headline_choice
+    )
+    return f"Headline rows, chosen by validation macro-F1 (ties: the first declared): {chosen}"
 
 
 def model_card(  # noqa: PLR0917 - each argument is one section's source
     products: pd.DataFrame,
     results: Mapping[str, Mapping[str, float]],
+    headline_choice: Mapping[str, str],
     validation_predictions: pd.DataFrame,
     codes: Sequence[int],
     denoising: Mapping[str, Any] | None,
@@ -113,11 +152,12 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
     Args:
         products: The ``products`` table (splits and codes).
         results: ``results.json``.
+        headline_choice: Headline row → the method chosen for it by validation macro-F1.
         validation_predictions: Every method's validation predictions (label indices).
         codes: The 27 codes in label order.
         denoising: The denoising metrics (``n_train``, ``n_flagged``, ``n_dropped``, …); None
             when no image variant trains on denoised ids (no denoising ran).
-        grid: The ``grid`` parameters (variants, members, headline).
+        grid: The ``grid`` parameters (variants, members).
         options: The ``model_card`` parameters.
         image_metrics: Each image variant's metrics (their ``training`` stages' ``seconds``).
         ensemble: The ``ensemble`` parameters (how the members vote).
@@ -126,7 +166,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         The Markdown text.
     """
     splits = products["split"].value_counts()
-    best = max(results, key=lambda method: results[method]["macro_f1"])
+    best = best_method(results, method_columns(validation_predictions))
     members = "\n".join(
         f"  - `{m['name']}`: `{m['text']}` + `{m['image']}`, network `{m['network']}`"
         for m in grid["members"]
@@ -150,12 +190,13 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
             f"`{v['name']}` ({v['training_ids']} ids, DCL {'on' if v['dcl'] else 'off'})"
             for v in grid["image"]
         ),
-        f"- Ensemble members (headline `{grid['headline']}`):",
+        "- Ensemble members:",
         members,
+        f"- {_headline_line(headline_choice)}",
         "- Every parameter of the run: the MLflow run's parameters, or `conf/<env>/`.",
         "",
         "## Validation scores (%)",
-        results_markdown(results_table(results)),
+        results_markdown(results_table(results, headline_choice)),
         "",
         f"Worst {options.worst_classes} classes of the best method (`{best}`), F1 %:",
         "",

@@ -31,8 +31,8 @@ HEADLINE_METHODS: dict[str, str] = {
     "ensemble": "Ensemble",
 }
 
-#: Extra methods whose name starts with this are feature-level fusion modes; the best one is
-#: the headline ``feature_fusion`` (the paper reports its best feature-level result).
+#: Methods whose name starts with this are feature-level fusion modes; the best one is the
+#: headline ``feature_fusion`` (the paper reports its best feature-level result).
 FEATURE_FUSION_PREFIX = "feature_fusion_"
 
 METRIC_NAMES = ("macro_f1", "weighted_f1", "accuracy")
@@ -41,7 +41,7 @@ METRIC_NAMES = ("macro_f1", "weighted_f1", "accuracy")
 def score_methods(
     labels: np.ndarray, predictions: Mapping[str, np.ndarray], codes: Sequence[int]
 ) -> dict[str, dict[str, float]]:
-    """Scores every method's predictions; adds ``feature_fusion`` as the best feature fusion mode.
+    """Scores every method's predictions under its own name.
 
     Args:
         labels: ``(N,)`` true label indices of the validation rows.
@@ -49,37 +49,44 @@ def score_methods(
         codes: The codes in label order.
 
     Returns:
-        ``{method: {"macro_f1", "weighted_f1", "accuracy"}}``: the headline methods first, in
-        Table 1's order, then the others in the given order.
+        ``{method: {"macro_f1", "weighted_f1", "accuracy"}}`` in the given order (the headline
+        rows are added by ``reporting.headline``).
     """
     scores = {}
     for method, predicted in predictions.items():
         metrics = classification_metrics(labels, predicted, codes)
         scores[method] = {name: metrics[name] for name in METRIC_NAMES}
-    modes = [name for name in scores if name.startswith(FEATURE_FUSION_PREFIX)]
-    if modes and "feature_fusion" not in scores:
-        best = max(modes, key=lambda name: scores[name]["macro_f1"])
-        scores["feature_fusion"] = dict(scores[best])
-    ordered = {name: scores[name] for name in HEADLINE_METHODS if name in scores}
-    ordered.update({name: value for name, value in scores.items() if name not in ordered})
-    return ordered
+    return scores
+
+
+def method_columns(validation_predictions: pd.DataFrame) -> list[str]:
+    """The methods of a validation predictions table (every column but ``row_id``, ``label``):
+    the measured methods, under their own names."""
+    return [
+        column for column in validation_predictions.columns if column not in ("row_id", "label")
+    ]
 
 
 def _percent(value: float | None) -> float | None:
     return None if value is None else round(100 * value, 2)
 
 
-def results_table(results: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+def results_table(
+    results: Mapping[str, Mapping[str, float]], choice: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The results table: Table 1's rows with the paper's figures beside ours, then the extras.
 
     Args:
         results: ``{method: {"macro_f1", "weighted_f1", "accuracy"}}`` (fractions).
+        choice: The ``headline_choice``: headline row → the method chosen for it.
 
     Returns:
         One row per method: ``method`` (Table 1 label or our name), ``key`` (our name),
-        ``paper_phase1_macro_f1``, ``paper_phase2_macro_f1`` (online test set, %), and ours
-        on validation in %: ``macro_f1``, ``weighted_f1``, ``accuracy``.
+        ``chosen`` (the method a headline row shows, else empty), ``paper_phase1_macro_f1``,
+        ``paper_phase2_macro_f1`` (online test set, %), and ours on validation in %:
+        ``macro_f1``, ``weighted_f1``, ``accuracy``.
     """
+    choice = choice or {}
     rows = []
     keys = [name for name in HEADLINE_METHODS if name in results]
     keys += [name for name in results if name not in HEADLINE_METHODS]
@@ -89,12 +96,14 @@ def results_table(results: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
             {
                 "method": HEADLINE_METHODS.get(key, key),
                 "key": key,
+                "chosen": choice.get(key),
                 "paper_phase1_macro_f1": phase1,
                 "paper_phase2_macro_f1": phase2,
                 **{name: _percent(results[key].get(name)) for name in METRIC_NAMES},
             }
         )
-    columns = ["method", "key", "paper_phase1_macro_f1", "paper_phase2_macro_f1", *METRIC_NAMES]
+    columns = ["method", "key", "chosen", "paper_phase1_macro_f1", "paper_phase2_macro_f1",
+               *METRIC_NAMES]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -121,8 +130,11 @@ def results_markdown(table: pd.DataFrame, source: str = "") -> str:
     )
     lines = []
     for row in table.itertuples(index=False):
-        # Table 1's rows keep the paper's labels; our extra methods show their own names.
+        # Table 1's rows keep the paper's labels (and name the method chosen for them); our
+        # other methods show their own names.
         label = row.method if row.method != row.key else f"`{row.key}`"
+        if isinstance(row.chosen, str):
+            label += f" (`{row.chosen}`)"
         cells = [
             row.paper_phase1_macro_f1,
             row.paper_phase2_macro_f1,
@@ -137,4 +149,11 @@ def results_markdown(table: pd.DataFrame, source: str = "") -> str:
         f"test set. *Ours*: the validation split{on}; fusion and ensemble are scored "
         "out-of-fold (each row predicted by networks that never trained on it)."
     )
+    if table["chosen"].notna().any():
+        caption += (
+            " Table 1's text, image, feature-level and decision-level rows show the text "
+            "variant, image variant, feature fusion mode and ensemble member with the best "
+            "validation macro-F1 (named in brackets; ties: the first declared), each also on "
+            "its own row."
+        )
     return "\n".join([caption, "", header, *lines, ""])

@@ -8,7 +8,8 @@ references that word n-grams miss.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from rakuten_kedro.config import ConfigError, TfidfModel, parses_params
 from rakuten_kedro.fingerprint import Fingerprint, labels_digest, text_digest
 from rakuten_kedro.text.data import product_texts
 from rakuten_kedro.training.checkpoint import reuse_or_build
+from rakuten_kedro.training.cross_validation import cross_validate
 
 
 def product_documents(products: pd.DataFrame) -> list[str]:
@@ -137,6 +139,68 @@ def tfidf_probabilities(model: Pipeline, products: pd.DataFrame, num_classes: in
         seen = model.classes_.astype(np.int64)
         probs[:, seen] = model.predict_proba(product_documents(products))
     return probs
+
+
+@dataclass
+class TfidfFoldModel:
+    """One fold's fitted TF-IDF pipeline for ``cross_validate``; its inputs are row positions
+    in ``products``. It has no epochs (``best_epoch`` 0, ``best_score`` NaN)."""
+
+    model: Pipeline
+    products: pd.DataFrame
+    num_classes: int
+    best_epoch: int = 0
+    best_score: float = float("nan")
+
+    def predict_proba(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
+        """``(n, num_classes)`` probabilities of the rows at positions ``inputs[0]``."""
+        return tfidf_probabilities(self.model, self.products.iloc[inputs[0]], self.num_classes)
+
+
+@parses_params
+def tfidf_out_of_fold(
+    products: pd.DataFrame, folds: np.ndarray, params: TfidfModel, num_classes: int
+) -> np.ndarray:
+    """Out-of-fold TF-IDF probabilities: each row from the model fitted on the other folds.
+
+    The project's one out-of-fold loop (``training.cross_validation.cross_validate``) with
+    :func:`train_tfidf_classifier` as the fold model; every fold model uses ``params.seed``.
+    Nothing is kept on disk: K fits take seconds on the demo data.
+
+    Args:
+        products: Rows with ``title``, ``description`` and ``label`` (e.g. the training split).
+        folds: ``(N,)`` fold index of every row (``training.folds.assign_folds``; denoising
+            passes ``vision.denoise.denoising_folds``, the image models' folds).
+        params: The TF-IDF model settings (a TF-IDF variant's ``model`` block).
+        num_classes: Number of classes (``len(codes)``).
+
+    Returns:
+        ``(N, num_classes)`` float32 probabilities, rows in table order.
+    """
+    labels = products["label"].to_numpy(np.int64)
+
+    def train_fold(
+        train_inputs: Sequence[np.ndarray],
+        train_labels: np.ndarray,
+        select_inputs: Sequence[np.ndarray],
+        select_labels: np.ndarray,
+        fold: int,
+    ) -> TfidfFoldModel:
+        model = train_tfidf_classifier(products.iloc[train_inputs[0]], params)
+        return TfidfFoldModel(model, products, num_classes)
+
+    # ``held_out``: each fold model fits on all the other folds (TF-IDF has no epoch to pick on
+    # the rows it is given for that).
+    return cross_validate(
+        [np.arange(len(products))],
+        labels,
+        folds,
+        train_fold,
+        num_classes=num_classes,
+        epoch_selection="held_out",
+        desc="TF-IDF out-of-fold",
+        progress=False,
+    ).oof_probs
 
 
 # ---------------------------------------------------------------------------------------------

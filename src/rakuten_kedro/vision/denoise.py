@@ -4,6 +4,9 @@ Out-of-fold class probabilities from a k-fold cross-validated image model (the p
 loop, ``training.cross_validation``, each fold picking its epoch on the validation split) go
 to cleanlab's ``find_label_issues`` (``prune_by_noise_rate``, ranked by ``normalized_margin``);
 the top ``drop_fraction`` of the ranked issues is removed from the image model's training data.
+With ``denoising.probabilities: image_and_text`` cleanlab ranks instead the product of those
+and the TF-IDF model's out-of-fold probabilities on the same folds (:func:`denoising_folds`,
+``text.tfidf.tfidf_out_of_fold``), renormalised (:func:`fuse_probabilities`).
 On the demo data, :func:`score_flags` measures how many of the generator's injected flips were
 found.
 """
@@ -25,6 +28,7 @@ from rakuten_kedro.codes import PRDTYPECODE_NAMES
 from rakuten_kedro.config import Denoising, parses_params
 from rakuten_kedro.models.image import build_image_classifier
 from rakuten_kedro.training.cross_validation import TrainFold, cross_validate
+from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.vision.train import fit_image_classifier, predict_image_classifier
 
 logger = logging.getLogger(__name__)
@@ -45,6 +49,62 @@ LABEL_ISSUE_COLUMNS = [
     "suggested_prob",
     "dropped",
 ]
+
+
+#: Floor of each fused probability before renormalising: a class that one model gives exactly
+#: 0 (e.g. TF-IDF for a class absent from a fold's training rows) keeps a trace of the other's.
+FUSION_FLOOR = 1e-6
+
+
+@parses_params
+def denoising_folds(
+    labels: np.ndarray, params: Denoising, codes: Sequence[int] | None = None
+) -> np.ndarray:
+    """The fold of every training row in the denoising cross-validation (image and text).
+
+    Args:
+        labels: Given label of every training row, in table order.
+        params: The ``denoising`` block (``folds``, ``seed``).
+        codes: Product type codes in label order (to name small classes in warnings).
+
+    Returns:
+        ``(N,)`` fold index of every row (``training.folds.assign_folds``).
+    """
+    return assign_folds(
+        np.asarray(labels),
+        params.folds,
+        params.seed,
+        codes=codes,
+        rows="training rows",
+        setting="denoising.folds",
+    )
+
+
+def fuse_probabilities(*probs: np.ndarray, floor: float = FUSION_FLOOR) -> np.ndarray:
+    """The product of class-probability arrays, each entry floored, renormalised per row.
+
+    ``fuse_probabilities(text, image)`` is what cleanlab ranks with ``denoising.probabilities:
+    image_and_text``: a class both models find unlikely gets a very low fused probability, so
+    a given label that the text *and* the photo contradict stands out. One array alone is just
+    floored and renormalised.
+
+    Args:
+        *probs: ``(N, C)`` probability arrays, same shape.
+        floor: Each fused entry is at least this before renormalising (no row of zeros).
+
+    Returns:
+        ``(N, C)`` rows summing to 1, in the inputs' float type.
+    """
+    if not probs:
+        raise ValueError("fuse_probabilities needs at least one probability array")
+    shapes = {np.shape(p) for p in probs}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:  # noqa: PLR2004 - (N, C)
+        raise ValueError(f"probability arrays must be (N, C) of one shape, got {sorted(shapes)}")
+    fused = np.asarray(probs[0])
+    for other in probs[1:]:
+        fused = fused * np.asarray(other)
+    fused = np.clip(fused, floor, None)
+    return fused / fused.sum(axis=1, keepdims=True)
 
 
 def rank_label_issues(

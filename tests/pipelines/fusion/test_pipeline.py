@@ -117,8 +117,8 @@ def run_outputs(tmp_path_factory):
     datasets = {name: MemoryDataset(value) for name, value in data.items()}
     for name in (
         "methods_chart", "confusion_matrix_chart", "per_class_f1_chart", "results",
-        "results_table", "results_table_markdown", "fusion_folds", "fusion_a_2layer.val_probs",
-        "fusion_a_2layer.metrics", "fusion_a_2layer.test_predictions",
+        "headline_choice", "results_table", "results_table_markdown", "fusion_folds",
+        "fusion_a_2layer.val_probs", "fusion_a_2layer.metrics", "fusion_a_2layer.test_predictions",
         "fusion_a_2layer.fusion_model", "model_card",
     ):  # fmt: skip
         datasets[name] = KeptDataset(copy_mode="assign")
@@ -135,12 +135,14 @@ def run_outputs(tmp_path_factory):
 def test_the_model_card_names_the_data_the_grid_and_the_best_method(run_outputs):
     catalog, _ = run_outputs
     card = catalog.load("model_card")
-    results = catalog.load("results")
-    best = max(results, key=lambda method: results[method]["macro_f1"])
+    results, choice = catalog.load("results"), catalog.load("headline_choice")
+    measured = [method for method in results if method not in choice]  # not the headline copies
     assert "Source: `demo`; 486 labelled products: 432 val, 54 train" in card
     assert "`fusion_b_1layer`: `text_b` + `image_a`, network `one_layer`" in card
-    assert "headline `fusion_a_2layer`" in card
-    assert f"Worst 3 classes of the best method (`{best}`)" in card
+    assert f"decision fusion = `{choice['decision_fusion']}`" in card
+    best = card.split("Worst 3 classes of the best method (`")[1].split("`")[0]
+    assert best in measured  # a method with its own predictions, not a headline copy
+    assert results[best]["macro_f1"] == max(results[method]["macro_f1"] for method in measured)
     assert "cleanlab flagged 5 of 54 training products" in card
 
 
@@ -149,7 +151,7 @@ def test_results_name_the_methods_of_the_method_doc(run_outputs):
     results = catalog.load("results")
     headline = ["image", "text", "feature_fusion", "decision_fusion", "ensemble"]
     assert list(results)[:5] == headline
-    assert {"text_b", "fusion_b_1layer", "fusion_a_1layer", "stacking_logreg"} <= set(results)
+    assert set().union(*GRID.namespaces().values()) | {"stacking_logreg"} <= set(results)
     assert {"feature_fusion_concat", "feature_fusion_sum", "feature_fusion_attention"} <= set(
         results
     )
@@ -160,6 +162,22 @@ def test_results_name_the_methods_of_the_method_doc(run_outputs):
         results["text"]["macro_f1"], results["image"]["macro_f1"]
     )
     assert results["ensemble"]["macro_f1"] > results["image"]["macro_f1"]
+
+
+def test_the_headline_rows_are_the_grids_best_on_validation(run_outputs):
+    catalog, _ = run_outputs
+    results, choice = catalog.load("results"), catalog.load("headline_choice")
+    # text_b, declared second, scores better than text_a; the three members tie (all perfect):
+    # the first declared is shown.
+    assert results["text_b"]["macro_f1"] > results["text_a"]["macro_f1"]
+    assert {results[m]["macro_f1"] for m in ("fusion_a_2layer", "fusion_b_1layer",
+                                            "fusion_a_1layer")} == {1.0}  # fmt: skip
+    assert choice == {
+        "image": "image_a", "text": "text_b", "feature_fusion": "feature_fusion_concat",
+        "decision_fusion": "fusion_a_2layer",
+    }  # fmt: skip
+    for row, method in choice.items():
+        assert results[row] == results[method]
 
 
 def test_member_outputs_are_out_of_fold_tables_and_fold_votes(run_outputs):
@@ -194,7 +212,11 @@ def test_reporting_outputs(run_outputs):
         "Uni-Image Classifier", "Uni-Text Classifier", "Feature-level Fusion",
         "Decision-level Fusion", "Ensemble",
     ]  # fmt: skip
-    assert "| Decision-level Fusion | 90.94 | 90.17 |" in catalog.load("results_table_markdown")
+    assert table["chosen"].tolist()[:4] == [
+        "image_a", "text_b", "feature_fusion_concat", "fusion_a_2layer"
+    ]  # fmt: skip
+    markdown = catalog.load("results_table_markdown")
+    assert "| Decision-level Fusion (`fusion_a_2layer`) | 90.94 | 90.17 | 100.00 |" in markdown
     confusion = catalog.load("confusion_matrix_chart")
     assert len(confusion.axes[0].get_xticklabels()) == 27
     assert catalog.load("per_class_f1_chart").axes and catalog.load("methods_chart").axes

@@ -26,8 +26,8 @@ STAGE1 = params(
     "image_dcl_clean.stage1", cache_size=16, input_size=16, epochs=4, batch_size=16, lr=0.003
 )
 STAGE2 = params(
-    "image_dcl_clean.stage2", cache_size=24, input_size=24, epochs=1, batch_size=16, lr=0.001,
-    dcl={"grid": 3, "window": 1},
+    "image_dcl_clean.stage2", enabled=True, cache_size=24, input_size=24, epochs=1, batch_size=16,
+    lr=0.001, dcl={"grid": 3, "window": 1},
 )  # fmt: skip
 AUGMENT = params("image_dcl_clean.augment", rotation_degrees=0)
 RUN = params("image_dcl_clean.run", progress=False, mixed_precision="no", seed=0)
@@ -35,7 +35,7 @@ PROBS_COLUMNS = ["row_id", *map(str, CODES)]
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-PROJECT_GRID = load_grid("local", Path(__file__).resolve().parents[3] / "conf")
+PAPER_GRID = load_grid("paper", Path(__file__).resolve().parents[3] / "conf")
 DCL_CLEAN = ImageVariant("image_dcl_clean", "denoised", dcl=True)
 
 
@@ -71,7 +71,7 @@ def make_catalog(tmp_path, data, variant="image_dcl_clean"):
 
 
 def test_variants_are_namespaced():
-    pipeline = create_pipeline(PROJECT_GRID)
+    pipeline = create_pipeline(PAPER_GRID)
     outputs = pipeline.all_outputs()
     for variant in ("image_dcl_clean", "image_plain_noisy"):
         for name in ("val_probs", "test_probs", "val_features", "test_features", "metrics"):

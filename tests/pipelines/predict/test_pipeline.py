@@ -22,7 +22,11 @@ from rakuten_kedro.hooks import DiscardStalePredictionsHooks
 from rakuten_kedro.models.fusion import build_decision_fold_ensemble
 from rakuten_kedro.models.image import build_image_classifier
 from rakuten_kedro.pipelines.predict import create_pipeline
-from rakuten_kedro.pipelines.predict.nodes import describe_models, predict_new_products
+from rakuten_kedro.pipelines.predict.nodes import (
+    describe_models,
+    mean_text_probs,
+    predict_new_products,
+)
 from rakuten_kedro.tables import predictions_table, probs_table
 from rakuten_kedro.text.tfidf import train_tfidf_classifier
 from tests.fixtures import make_products, write_challengedata_folder
@@ -48,6 +52,11 @@ def test_pipeline_uses_only_trained_artifacts():
         "text_transformer.new_features", "image_dcl_clean.new_features"
     }  # fmt: skip
     assert "text_transformer.predict_new_node" in {node.name for node in pipeline.nodes}
+    # The text-only fallback averages every text variant the members use.
+    (fallback,) = [node for node in pipeline.nodes if node.name == "mean_text_probs_node"]
+    assert fallback.inputs == [
+        "new_products", "label_encoding", "text_transformer.new_probs", "text_tfidf.new_probs"
+    ]  # fmt: skip
 
 
 PREDICT = {"input_dir": "new_products", "top_k": 2, "low_confidence_below": 0.5}
@@ -74,6 +83,26 @@ def test_predictions_fall_back_to_text_without_a_photo(caplog):
     assert table["answered_from"].tolist() == ["ensemble", "text_only"]
     assert table["top2_prdtypecode"].tolist() == [10, 10]
     assert "classified from their text only" in caplog.text
+
+
+def test_without_a_photo_the_answer_is_the_mean_of_the_text_variants(caplog):
+    new_products = pd.DataFrame({"row_id": [1, 2], "productid": [10, 20], "imageid": [5, 6]})
+    codes = [10, 40, 50]
+    # Row 2: one variant answers 10, the other 50; their mean answers 40. Tables in any row order.
+    text_a = probs_table(np.array([2, 1]), np.array([[0.5, 0.45, 0.05], [0.6, 0.2, 0.2]]), codes)
+    text_b = probs_table(np.array([1, 2]), np.array([[0.2, 0.2, 0.6], [0.05, 0.45, 0.5]]), codes)
+    mean = mean_text_probs(new_products, {"codes": codes}, text_a, text_b)
+    assert mean["row_id"].tolist() == [1, 2]
+    assert np.allclose(mean[["10", "40", "50"]], [[0.4, 0.2, 0.4], [0.275, 0.45, 0.275]])
+    cache = SimpleNamespace(issues=pd.DataFrame({"row_id": [2], "problem": ["missing"]}))
+    votes = predictions_table(np.array([1, 2]), np.array([2, 2]), codes)
+    member = probs_table(np.array([1, 2]), np.array([[0.1, 0.1, 0.8], [0.1, 0.1, 0.8]]), codes)
+    table = predict_new_products(
+        new_products, cache, {"codes": codes}, PREDICT, ENSEMBLE, "abc", mean, votes, member
+    )
+    assert table["prdtypecode"].tolist() == [50, 40]
+    assert np.allclose(table["probability"], [0.8, 0.45])
+    assert table["answered_from"].tolist() == ["ensemble", "text_only"]
 
 
 def test_predictions_name_each_code_flag_low_confidence_and_say_where_they_come_from(

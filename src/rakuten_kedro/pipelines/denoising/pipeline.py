@@ -1,6 +1,8 @@
-"""The denoising pipeline: k-fold image model → cleanlab → ranked label issues, clean ids.
+"""The denoising pipeline: k-fold image (+ TF-IDF) models → cleanlab → label issues, clean ids.
 
-Outputs: ``denoising_oof_probs``, ``label_issues`` (``data/03_primary/label_issues.csv``),
+Outputs: ``denoising_oof_probs``, ``denoising_text_oof_probs`` (empty unless
+``denoising.probabilities: image_and_text``), ``label_issues``
+(``data/03_primary/label_issues.csv``),
 ``clean_training_ids`` (read by the ``image_model`` variants trained on clean data),
 ``label_issues_figure`` and ``denoising_metrics`` (scored against the demo's injected flips).
 """
@@ -12,6 +14,7 @@ from kedro.pipeline import Node, Pipeline
 from rakuten_kedro.pipelines.denoising.nodes import (
     check_denoising_weights,
     cross_validate_image_model,
+    cross_validate_text_model,
     find_label_issues,
     plot_label_issues,
     score_denoising,
@@ -52,8 +55,25 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="cross_validate_image_model_node",
             ),
             Node(
+                func=cross_validate_text_model,
+                inputs=[
+                    "products",
+                    "label_encoding",
+                    "params:denoising",
+                    "params:text_tfidf.model",
+                ],
+                outputs="denoising_text_oof_probs",
+                name="cross_validate_text_model_node",
+            ),
+            Node(
                 func=find_label_issues,
-                inputs=["products", "denoising_oof_probs", "label_encoding", "params:denoising"],
+                inputs=[
+                    "products",
+                    "denoising_oof_probs",
+                    "denoising_text_oof_probs",
+                    "label_encoding",
+                    "params:denoising",
+                ],
                 outputs="label_issues",
                 name="find_label_issues_node",
             ),
@@ -71,7 +91,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=score_denoising,
-                inputs=["label_issues", "products", "demo_label_noise"],
+                inputs=["label_issues", "products", "demo_label_noise", "params:denoising"],
                 outputs="denoising_metrics",
                 name="score_denoising_node",
             ),

@@ -229,7 +229,8 @@ def train_stacking(
     """Logistic-regression stacking over the same 54 inputs and folds as the fusion network.
 
     Args:
-        fusion_inputs: Output of ``stack_fusion_inputs`` (the headline member's).
+        fusion_inputs: Output of ``stack_fusion_inputs`` (the baseline member's: the first
+            with a transformer text variant).
         fusion_folds: ``row_id``, ``fold`` of the validation rows.
         stacking: ``fusion.stacking`` (``c``, ``max_iter``).
         cross_validation: ``fusion.cross_validation`` (``epoch_selection``, ``seed``).

@@ -4,9 +4,15 @@
 - One namespace per ensemble member (``grid.members`` in ``parameters_grid.yml``):
   ``{member}.val_probs`` (out-of-fold), ``{member}.test_probs``, ``{member}.test_predictions``
   (the K fold networks' vote), ``{member}.metrics``, ``{member}.fusion_model``.
-- ``stacking_logreg.*``: logistic regression over the headline member's 54 inputs, same folds.
-- ``feature_fusion_{concat,sum,attention}.*``: feature-level fusion of the headline member's
+- ``stacking_logreg.*``: logistic regression over the baseline member's 54 inputs, same folds.
+- ``feature_fusion_{concat,sum,attention}.*``: feature-level fusion of the baseline member's
   text and image features, same folds.
+
+The baselines are comparisons, not the submission: they run over the inputs of the baseline
+member (``grid.baseline_member``), the first member whose text variant is a transformer, since
+feature fusion reads the text variant's features (a TF-IDF variant has none); ``parse_grid``
+refuses a grid without one. Which member the headline ``decision_fusion`` row shows is chosen
+later, by validation macro-F1 (the reporting pipeline).
 """
 
 from __future__ import annotations
@@ -172,7 +178,7 @@ def feature_fusion_pipeline(member: EnsembleMember) -> Pipeline:
 
 def create_pipeline(grid: Grid) -> Pipeline:
     """Decision-level fusion for every ensemble member, plus the stacking and feature baselines
-    (over the headline member's inputs).
+    (over the baseline member's inputs: the first member with a transformer text variant).
 
     Args:
         grid: The experiment grid of the environment.
@@ -180,7 +186,7 @@ def create_pipeline(grid: Grid) -> Pipeline:
     Returns:
         The fusion pipeline.
     """
-    members, headline = grid.members, grid.headline_member
+    members, baseline = grid.members, grid.baseline_member
     folds = Pipeline(
         [
             Node(
@@ -193,5 +199,5 @@ def create_pipeline(grid: Grid) -> Pipeline:
     )
     return sum(
         (decision_fusion_pipeline(member) + member_inference(member, "test") for member in members),
-        start=folds + stacking_pipeline(headline) + feature_fusion_pipeline(headline),
+        start=folds + stacking_pipeline(baseline) + feature_fusion_pipeline(baseline),
     )

@@ -14,7 +14,7 @@ from rakuten_kedro.datasets.image_cache import ImageCacheSpec
 from rakuten_kedro.fingerprint import digest, model_digest
 from rakuten_kedro.fusion.predict import ensemble_with_text_fallback, top_k_table
 from rakuten_kedro.pipelines.preprocessing.nodes import describe_image_cache
-from rakuten_kedro.tables import prediction_labels, probs_matrix
+from rakuten_kedro.tables import prediction_labels, probs_matrix, probs_table
 from rakuten_kedro.vision.data import ImageCacheLike
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,26 @@ def describe_models(*models: Any) -> str:
     return digest(*(model_digest(model) for model in models))
 
 
+def mean_text_probs(
+    new_products: pd.DataFrame, label_encoding: dict[str, Any], *text_tables: pd.DataFrame
+) -> pd.DataFrame:
+    """The text-only answer's probabilities: the mean over every text variant the members use,
+    as the members themselves draw on all of them (no one variant stands for the text).
+
+    Args:
+        new_products: The cleaned new products (the rows, in order).
+        label_encoding: ``{"codes": [...]}``.
+        *text_tables: Each used text variant's ``new_probs`` table.
+
+    Returns:
+        A probability table (``row_id`` + one column per code) of the new products.
+    """
+    codes = list(label_encoding["codes"])
+    row_ids = new_products["row_id"].to_numpy(dtype=np.int64)
+    probs = [probs_matrix(table, codes, row_ids, "text probs") for table in text_tables]
+    return probs_table(row_ids, np.mean(probs, axis=0), codes)
+
+
 @parses_params
 def predict_new_products(  # noqa: PLR0917 - Kedro passes node inputs positionally
     new_products: pd.DataFrame,
@@ -73,7 +93,8 @@ def predict_new_products(  # noqa: PLR0917 - Kedro passes node inputs positional
             ``low_confidence_below``).
         ensemble: ``ensemble`` parameters (``rule``: the members vote as in training).
         models: :func:`describe_models` of every model used.
-        text_probs: The headline text variant's probabilities (the fallback).
+        text_probs: The text-only answer's probabilities (:func:`mean_text_probs`), for the
+            products whose photo is unusable.
         *member_tables: For each member in turn, its ``new_predictions`` then its
             ``new_probs`` (the fold networks' vote and mean probabilities).
 

@@ -5,8 +5,10 @@
 preprocessing does, decodes the photos at the training sizes, and applies the trained models
 through the model pipelines' own inference nodes, with the new products in place of the
 validation and test rows: every text and image variant the members use, each member's fold
-networks, then the members' vote. It writes ``predictions`` (``data/07_model_output/
-predictions.csv``, with the input folder and a digest of the models on every row).
+networks, then the members' vote; a product without a usable photo gets the mean of the text
+variants' probabilities instead (``new_text_only_probs``). It writes ``predictions``
+(``data/07_model_output/predictions.csv``, with the input folder and a digest of the models on
+every row).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rakuten_kedro.pipelines.image_model.pipeline import image_inference
 from rakuten_kedro.pipelines.predict.nodes import (
     describe_models,
     describe_new_photos,
+    mean_text_probs,
     predict_new_products,
 )
 from rakuten_kedro.pipelines.preprocessing.nodes import clean_products
@@ -77,6 +80,12 @@ def create_pipeline(grid: Grid) -> Pipeline:
         [
             Node(describe_models, models, "new_models_digest", name="describe_models_node"),
             Node(
+                mean_text_probs,
+                ["new_products", "label_encoding", *(f"{t.name}.{NEW}_probs" for t in texts)],
+                "new_text_only_probs",
+                name="mean_text_probs_node",
+            ),
+            Node(
                 predict_new_products,
                 [
                     "new_products",
@@ -85,7 +94,7 @@ def create_pipeline(grid: Grid) -> Pipeline:
                     "params:predict",
                     "params:ensemble",
                     "new_models_digest",
-                    f"{grid.headline_member.text}.{NEW}_probs",
+                    "new_text_only_probs",
                     *(
                         f"{m.name}.{NEW}_{kind}"
                         for m in members

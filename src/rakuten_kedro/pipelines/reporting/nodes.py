@@ -14,8 +14,19 @@ from rakuten_kedro.reporting.figures import (
     methods_bar_chart,
     per_class_f1_figure,
 )
+from rakuten_kedro.reporting.headline import (
+    best_method,
+    choose_headline,
+    headline_candidates,
+    headline_results,
+)
 from rakuten_kedro.reporting.model_card import model_card
-from rakuten_kedro.reporting.table import results_markdown, results_table, score_methods
+from rakuten_kedro.reporting.table import (
+    method_columns,
+    results_markdown,
+    results_table,
+    score_methods,
+)
 from rakuten_kedro.tables import prediction_labels, probs_matrix, validation_rows
 from rakuten_kedro.training.metrics import classification_metrics
 
@@ -46,43 +57,46 @@ def collect_validation_predictions(
     return table
 
 
-def _method_columns(validation_predictions: pd.DataFrame) -> list[str]:
-    return [
-        column for column in validation_predictions.columns if column not in ("row_id", "label")
-    ]
-
-
 def score_validation_predictions(
-    validation_predictions: pd.DataFrame, label_encoding: dict[str, Any]
-) -> dict[str, dict[str, float]]:
-    """Scores every method on the validation split: the content of ``results.json``.
+    validation_predictions: pd.DataFrame,
+    label_encoding: dict[str, Any],
+    grid: dict[str, Any],
+) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Scores every method on the validation split, then fills the headline rows with the text
+    variant, image variant, member and feature fusion mode that scored best.
 
     Args:
         validation_predictions: Output of ``collect_validation_predictions``.
         label_encoding: ``{"codes": [...]}``.
+        grid: The ``grid`` parameters (the candidates of each headline row).
 
     Returns:
-        ``{method: {"macro_f1", "weighted_f1", "accuracy"}}``, headline methods first
-        (``feature_fusion`` = the best feature-level fusion mode).
+        ``results.json`` (``{method: {"macro_f1", "weighted_f1", "accuracy"}}``, headline rows
+        first) and ``headline_choice`` (headline row → the method chosen for it).
     """
     labels = validation_predictions["label"].to_numpy()
     predictions = {
         method: validation_predictions[method].to_numpy()
-        for method in _method_columns(validation_predictions)
+        for method in method_columns(validation_predictions)
     }
-    return score_methods(labels, predictions, list(label_encoding["codes"]))
+    scores = score_methods(labels, predictions, list(label_encoding["codes"]))
+    choice = choose_headline(scores, headline_candidates(grid, scores))
+    return headline_results(scores, choice), choice
 
 
-def make_results_table(results: dict[str, dict[str, float]]) -> tuple[pd.DataFrame, str]:
+def make_results_table(
+    results: dict[str, dict[str, float]], headline_choice: dict[str, str]
+) -> tuple[pd.DataFrame, str]:
     """The results table with the paper's figures beside ours, as CSV data and Markdown.
 
     Args:
         results: The content of ``results.json``.
+        headline_choice: Headline row → the method chosen for it (the table names it).
 
     Returns:
         The table (for the CSV) and its Markdown rendering.
     """
-    table = results_table(results)
+    table = results_table(results, headline_choice)
     return table, results_markdown(table)
 
 
@@ -114,8 +128,7 @@ def plot_best_method(
         The normalised confusion matrix figure and the per-class F1 figure.
     """
     codes = list(label_encoding["codes"])
-    methods = _method_columns(validation_predictions)
-    best = max(methods, key=lambda method: results[method]["macro_f1"])
+    best = best_method(results, method_columns(validation_predictions))
     labels = validation_predictions["label"].to_numpy()
     predicted = validation_predictions[best].to_numpy(dtype=np.int64)
     per_class = classification_metrics(labels, predicted, codes)["per_class_f1"]
@@ -132,6 +145,7 @@ def plot_best_method(
 def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     products: pd.DataFrame,
     results: dict[str, dict[str, float]],
+    headline_choice: dict[str, str],
     validation_predictions: pd.DataFrame,
     label_encoding: dict[str, Any],
     grid: dict[str, Any],
@@ -145,6 +159,7 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     Args:
         products: The ``products`` table.
         results: The content of ``results.json``.
+        headline_choice: Headline row → the method chosen for it.
         validation_predictions: Output of ``collect_validation_predictions``.
         label_encoding: ``{"codes": [...]}``.
         grid: The ``grid`` parameters.
@@ -157,6 +172,6 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
         The card's text.
     """
     return model_card(
-        products, results, validation_predictions, list(label_encoding["codes"]),
+        products, results, headline_choice, validation_predictions, list(label_encoding["codes"]),
         denoising_metrics, grid, options, image_metrics, ensemble,
     )  # fmt: skip

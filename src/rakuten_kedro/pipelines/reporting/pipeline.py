@@ -1,8 +1,11 @@
 """The reporting pipeline: every method scored on validation, the table and the figures.
 
-The headline ``text``, ``image`` and ``decision_fusion`` are the headline member's text variant,
-image variant and fusion (``grid.headline``); ``feature_fusion`` is the best
-feature-level fusion mode; extras keep their own names (``text_tfidf``, ``stacking_logreg``, …).
+Every text variant, image variant and ensemble member is scored under its own name, as are the
+ensemble and the baselines (``stacking_logreg``, ``feature_fusion_{concat,sum,attention}``).
+The headline ``text``, ``image``, ``decision_fusion`` and ``feature_fusion`` rows are then the
+text variant, image variant, member and feature fusion mode with the best validation macro-F1
+(ties: the first declared; ``rakuten_kedro.reporting.headline``), and ``headline_choice``
+(``data/08_reporting/headline_choice.json``) records which.
 """
 
 from __future__ import annotations
@@ -22,29 +25,15 @@ from rakuten_kedro.pipelines.reporting.nodes import (
 
 
 def method_sources(grid: Grid) -> dict[str, str]:
-    """Method name in ``results.json`` → the dataset holding its validation predictions.
-
-    Args:
-        grid: The experiment grid (its headline member gives ``text``, ``image`` and
-            ``decision_fusion``).
-
-    Returns:
-        The mapping, headline methods first.
-    """
-    members, headline = grid.members, grid.headline_member
-    sources = {
-        "image": f"{headline.image}.val_probs",
-        "text": f"{headline.text}.val_probs",
-        "decision_fusion": f"{headline.name}.val_probs",
-        "ensemble": "ensemble.val_predictions",
-    }
-    extras = [m.text for m in members] + [m.image for m in members] + [m.name for m in members]
-    extras += ["stacking_logreg"] + [f"feature_fusion_{mode}" for mode in FEATURE_FUSION_MODES]
-    for name in extras:
-        dataset = f"{name}.val_probs"
-        if dataset not in sources.values():
-            sources[name] = dataset
-    return sources
+    """Method name → the dataset holding its validation predictions: every text variant,
+    image variant and member of ``grid`` under its own name, then the ensemble and the
+    baselines (the headline rows are chosen from these once scored)."""
+    names = [variant.name for variant in (*grid.text, *grid.image)]
+    names += [member.name for member in grid.members]
+    sources = {name: f"{name}.val_probs" for name in names}
+    sources["ensemble"] = "ensemble.val_predictions"
+    baselines = ["stacking_logreg", *(f"feature_fusion_{mode}" for mode in FEATURE_FUSION_MODES)]
+    return sources | {name: f"{name}.val_probs" for name in baselines}
 
 
 def create_pipeline(grid: Grid) -> Pipeline:
@@ -70,13 +59,13 @@ def create_pipeline(grid: Grid) -> Pipeline:
             ),
             Node(
                 score_validation_predictions,
-                inputs=["validation_predictions", "label_encoding"],
-                outputs="results",
+                inputs=["validation_predictions", "label_encoding", "params:grid"],
+                outputs=["results", "headline_choice"],
                 name="score_methods_node",
             ),
             Node(
                 make_results_table,
-                inputs="results",
+                inputs=["results", "headline_choice"],
                 outputs=["results_table", "results_table_markdown"],
                 name="make_results_table_node",
             ),
@@ -92,6 +81,7 @@ def create_pipeline(grid: Grid) -> Pipeline:
                 inputs={
                     "products": "products",
                     "results": "results",
+                    "headline_choice": "headline_choice",
                     "validation_predictions": "validation_predictions",
                     "label_encoding": "label_encoding",
                     "grid": "params:grid",

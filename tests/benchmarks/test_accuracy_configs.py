@@ -1,0 +1,102 @@
+"""accuracy.py's configurations of the whole method: the project's environments, the run's
+configuration copied into the scratch project afresh, and the report naming only them."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import accuracy
+import accuracy_report
+import pytest
+
+from tests.kedro_project import PROJECT
+
+
+def test_the_configurations_are_the_default_run_and_the_projects_environments():
+    assert {name: config.env for name, config in accuracy.CONFIGS.items()} == {
+        "default": None, "paper": "paper", "quality": "quality",
+    }  # fmt: skip
+    for config in accuracy.CONFIGS.values():
+        assert config.env is None or (PROJECT / "conf" / config.env).is_dir()
+
+
+def _stored_names(names: list[str]) -> list[str]:
+    """The stored methods among report names (derived ones have a ``kind:`` prefix)."""
+    return [name for name in names if ":" not in name]
+
+
+def test_the_report_names_stored_methods_of_known_configurations_only():
+    names = list(accuracy_report.HEADLINE_METHODS) + [
+        name for pair in accuracy_report.KEY_DIFFERENCES.values() for name in pair
+    ]
+    prefixes = {*accuracy.CONFIGS, "image", "text", "corner"}
+    assert {name.split(".")[0] for name in _stored_names(names)} <= prefixes
+    assert accuracy_report.REFERENCE == "default.ensemble"
+
+
+def _stale_scratch_project(tmp_path: Path) -> Path:
+    """A scratch project made before the configuration changed: an old conf/base, an
+    environment the project no longer has, and the scratch project's own conf/local."""
+    project = tmp_path / "projects" / "demo_like"
+    for folder in ("base", "fast", "local"):
+        (project / "conf" / folder).mkdir(parents=True)
+    (project / "conf" / "base" / "parameters_grid.yml").write_text("grid: {old: true}\n")
+    (project / "conf" / "base" / "parameters_old.yml").write_text("old: true\n")
+    (project / "conf" / "fast" / "parameters_grid.yml").write_text("grid: {}\n")
+    (project / "conf" / "local" / "parameters_tracking.yml").write_text("tracking: {}\n")
+    return project
+
+
+def _same_files(left: Path, right: Path) -> bool:
+    files = sorted(p.relative_to(left) for p in left.rglob("*") if p.is_file())
+    return files == sorted(p.relative_to(right) for p in right.rglob("*") if p.is_file()) and all(
+        (left / f).read_bytes() == (right / f).read_bytes() for f in files
+    )
+
+
+@pytest.mark.parametrize("config", ["default", "paper"])
+def test_a_run_refreshes_a_stale_scratch_projects_configuration(tmp_path, monkeypatch, config):
+    monkeypatch.setattr(accuracy, "SCRATCH", tmp_path)
+    monkeypatch.setattr(accuracy, "ensure_data", lambda setting: tmp_path / "data")
+    project = _stale_scratch_project(tmp_path)
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(accuracy.subprocess, "run", fake_run)
+    setting = accuracy.SETTING_BY_NAME["demo_like"]
+
+    accuracy.kedro_run(setting, 0, accuracy.CONFIGS[config])
+
+    conf = project / "conf"
+    for folder in (p for p in (PROJECT / "conf").iterdir() if p.is_dir() and p.name != "local"):
+        assert _same_files(folder, conf / folder.name), folder.name
+    assert not (conf / "fast").exists()
+    assert (conf / "local" / "parameters_tracking.yml").read_text() == "tracking: {}\n"
+    (command,) = calls
+    assert ("--env" in command) == (config != "default")
+    if config != "default":
+        assert command[command.index("--env") + 1] == config
+    timings = accuracy.read_json(accuracy.run_folder(setting, 0) / "timings.json")
+    assert list(timings) == [config]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--stage", "base"], "stage 'base' is now 'whole'"),
+        (["--stage", "whole,paper"], "stage 'paper' is now 'corners'"),
+        (["--stage", "wholes"], "unknown stage 'wholes'"),
+        (["--configs", "base"], "'base' is now 'paper'"),
+        (["--configs", "default,fast"], "'fast' is now 'default'"),
+    ],
+)
+def test_earlier_stage_and_configuration_names_are_refused_with_their_new_names(
+    argv, message, capsys
+):
+    with pytest.raises(SystemExit):
+        accuracy.main(["run", *argv])
+    assert message in capsys.readouterr().err
