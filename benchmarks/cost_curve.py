@@ -398,7 +398,7 @@ def stage_reporting(case: Case) -> dict[str, dict]:
         results, choice = nodes.score_validation_predictions(predictions, encoding, grid)
         nodes.make_results_table(results, choice)
         figures = [
-            nodes.plot_methods(results),
+            nodes.plot_methods(results, choice),
             *nodes.plot_best_method(predictions, results, encoding),
         ]
         for figure in figures:  # rendered as the catalog's MatplotlibDataset does (dpi 120)

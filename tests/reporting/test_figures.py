@@ -49,10 +49,11 @@ def test_methods_bar_chart_marks_the_papers_scores():
         "ensemble": {"macro_f1": 0.9, "weighted_f1": 0.91, "accuracy": 0.92},
         "text_tfidf": {"macro_f1": 0.7, "weighted_f1": 0.71, "accuracy": 0.72},
     }
-    figure = methods_bar_chart(results)
+    figure = methods_bar_chart(results, {"text": "text_tfidf"})
     axes = figure.axes[0]
     labels = [tick.get_text() for tick in axes.get_yticklabels()]
-    assert labels == ["Uni-Text Classifier", "Ensemble", "text_tfidf"]
+    # The headline row names the method it copies; the ensemble is its own row.
+    assert labels == ["Uni-Text Classifier = text_tfidf", "Ensemble", "text_tfidf"]
     paper_points = axes.collections[0].get_offsets()
     assert sorted(paper_points[:, 0].tolist()) == [89.93, 91.44]
     assert _png(figure).startswith(b"\x89PNG")

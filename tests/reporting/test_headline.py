@@ -7,6 +7,7 @@ import pytest
 
 from rakuten_kedro.reporting.headline import (
     best_method,
+    best_validated_method,
     choose_headline,
     headline_candidates,
     headline_results,
@@ -78,3 +79,11 @@ def test_best_method_breaks_ties_by_order_and_needs_a_score():
     assert best_method(SCORES, ["image_a", "image_b"]) == "image_a"
     with pytest.raises(KeyError):
         best_method(SCORES, ["text_unscored"])
+
+
+def test_the_method_shown_is_the_ensemble_on_a_tie_else_the_best():
+    results = {name: {"macro_f1": 0.9} for name in ("member_a", "ensemble", "member_b")}
+    assert best_validated_method(results, ["member_a", "ensemble", "member_b"]) == "ensemble"
+    results["member_b"]["macro_f1"] = 0.91
+    assert best_validated_method(results, ["member_a", "ensemble", "member_b"]) == "member_b"
+    assert best_validated_method(results, ["member_a"]) == "member_a"

@@ -16,11 +16,17 @@ from rakuten_kedro.codes import code_label
 from rakuten_kedro.reporting.table import HEADLINE_METHODS, PAPER_MACRO_F1
 
 
-def methods_bar_chart(results: Mapping[str, Mapping[str, float]], title: str = "") -> Figure:
+def methods_bar_chart(
+    results: Mapping[str, Mapping[str, float]],
+    headline_choice: Mapping[str, str] | None = None,
+    title: str = "",
+) -> Figure:
     """Horizontal bars of every method's macro-F1 and weighted-F1, the paper's macro-F1 marked.
 
     Args:
         results: ``{method: {"macro_f1", "weighted_f1", "accuracy"}}`` (fractions).
+        headline_choice: Headline row -> the method it copies; named in the row's label, so
+            that a bar repeated under its own name further down reads as the same method.
         title: Figure title.
 
     Returns:
@@ -50,7 +56,7 @@ def methods_bar_chart(results: Mapping[str, Mapping[str, float]], title: str = "
             zorder=3,
             label="paper macro-F1 (online test)",
         )
-    axes.set_yticks(positions, [HEADLINE_METHODS.get(m, m) for m in methods], fontsize=9)
+    axes.set_yticks(positions, [_bar_label(m, headline_choice or {}) for m in methods], fontsize=9)
     axes.invert_yaxis()
     axes.set_xlim(0, 105)
     axes.set_xlabel("score (%)")
@@ -58,6 +64,14 @@ def methods_bar_chart(results: Mapping[str, Mapping[str, float]], title: str = "
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=3, fontsize=8)
     axes.set_title(title or "Methods on the validation split (fusion out-of-fold)")
     return figure
+
+
+def _bar_label(method: str, headline_choice: Mapping[str, str]) -> str:
+    """The paper's row label of a headline row (with the method it copies), else the name."""
+    if method not in HEADLINE_METHODS:
+        return method
+    chosen = headline_choice.get(method, method)
+    return HEADLINE_METHODS[method] + ("" if chosen == method else f" = {chosen}")
 
 
 def confusion_matrix_figure(

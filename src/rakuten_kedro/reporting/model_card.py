@@ -16,7 +16,7 @@ import pandas as pd
 
 from rakuten_kedro.codes import PRDTYPECODE_NAMES
 from rakuten_kedro.config import Ensemble, ModelCard
-from rakuten_kedro.reporting.headline import best_method
+from rakuten_kedro.reporting.headline import best_validated_method
 from rakuten_kedro.reporting.table import method_columns, results_markdown, results_table
 from rakuten_kedro.training.metrics import classification_metrics
 
@@ -166,7 +166,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         The Markdown text.
     """
     splits = products["split"].value_counts()
-    best = best_method(results, method_columns(validation_predictions))
+    best = best_validated_method(results, method_columns(validation_predictions))
     members = "\n".join(
         f"  - `{m['name']}`: `{m['text']}` + `{m['image']}`, network `{m['network']}`"
         for m in grid["members"]

@@ -15,7 +15,7 @@ from rakuten_kedro.reporting.figures import (
     per_class_f1_figure,
 )
 from rakuten_kedro.reporting.headline import (
-    best_method,
+    best_validated_method,
     choose_headline,
     headline_candidates,
     headline_results,
@@ -100,16 +100,17 @@ def make_results_table(
     return table, results_markdown(table)
 
 
-def plot_methods(results: dict[str, dict[str, float]]) -> Figure:
+def plot_methods(results: dict[str, dict[str, float]], headline_choice: dict[str, str]) -> Figure:
     """Bar chart of every method's scores (the paper's macro-F1 marked).
 
     Args:
         results: The content of ``results.json``.
+        headline_choice: Headline row -> the method chosen for it (named on its bar).
 
     Returns:
         The figure.
     """
-    return methods_bar_chart(results)
+    return methods_bar_chart(results, headline_choice)
 
 
 def plot_best_method(
@@ -128,7 +129,7 @@ def plot_best_method(
         The normalised confusion matrix figure and the per-class F1 figure.
     """
     codes = list(label_encoding["codes"])
-    best = best_method(results, method_columns(validation_predictions))
+    best = best_validated_method(results, method_columns(validation_predictions))
     labels = validation_predictions["label"].to_numpy()
     predicted = validation_predictions[best].to_numpy(dtype=np.int64)
     per_class = classification_metrics(labels, predicted, codes)["per_class_f1"]

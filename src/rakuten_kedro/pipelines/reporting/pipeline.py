@@ -69,7 +69,12 @@ def create_pipeline(grid: Grid) -> Pipeline:
                 outputs=["results_table", "results_table_markdown"],
                 name="make_results_table_node",
             ),
-            Node(plot_methods, inputs="results", outputs="methods_chart", name="plot_methods_node"),
+            Node(
+                plot_methods,
+                inputs=["results", "headline_choice"],
+                outputs="methods_chart",
+                name="plot_methods_node",
+            ),
             Node(
                 plot_best_method,
                 inputs=["validation_predictions", "results", "label_encoding"],
