@@ -8,10 +8,11 @@ training seed the benchmark
 
 * runs ``kedro run`` of the whole method in a scratch copy of the project, in each of its
   configurations (``CONFIGS``: ``default``, the plain ``kedro run``; ``paper``, ``--env paper``;
-  ``quality``, ``--env quality``), with ``data.source=challengedata`` on the generated folder
-  and every training seed shifted by the seed index, and keeps each method's validation and
-  test outputs (``<config>.<method>``), the submission, the denoising flags and the node wall
-  times;
+  ``quality``, ``--env quality``; and variants under test, stated as extra ``--params`` or as a
+  candidate environment written into the scratch project), with ``data.source=challengedata``
+  on the generated folder and every training seed shifted by the seed index, and keeps each
+  method's validation and test outputs (``<config>.<method>``), the submission, the denoising
+  flags and the node wall times;
 * trains the reference baselines on the same cached photos: a plain ResNet18 from scratch at
   64 px, 12 epochs (the project's ``vision.train`` loop), and the experiments' image recipes
   (``accuracy_methods.IMAGE_RECIPES``);
@@ -365,17 +366,15 @@ class RunConfig:
         return self.name if self.conf else self.env
 
 
-#: The candidate ``default_denoised``'s grid: conf/base's members over an image variant trained
-#: on the denoised ids (its parameter block is conf/base's ``image_plain_noisy``).
-DENOISED_DEFAULT_GRID = """\
+#: ``default_all_rows``: the default's members over an image model trained on every row, so the
+#: run skips denoising (the default before issue #14's fused denoising; its block is conf/base's).
+ALL_ROWS_GRID = """\
 grid:
   image:
-    - {name: image_plain_clean, training_ids: denoised, dcl: false}
+    - {name: image_plain_noisy, training_ids: all, dcl: false}
   members:
-    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
-    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
-image_plain_clean:
-  extends: image_plain_noisy
+    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_noisy, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_noisy, network: one_layer}
 """  # noqa: E501
 #: The candidate ``default_denoised_both``'s grid: each text model fused with both image models,
 #: the one on every row and the one on the denoised rows (four members).
@@ -389,19 +388,19 @@ grid:
     - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_noisy, network: one_layer}
     - {name: fusion_transformer_clean_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
     - {name: fusion_tfidf_clean_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
-image_plain_clean:
-  extends: image_plain_noisy
 """  # noqa: E501
 
 CONFIGS: dict[str, RunConfig] = {
     config.name: config
     for config in (
-        # `kedro run`, `make demo`: 2 members, no denoising, no DCL, stage 1 only.
+        # `kedro run`, `make demo`: fused denoising, 2 members over an image model on the kept rows.
         RunConfig("default"),
         # `--env paper`: the paper's components at CPU scale (denoising, DCL, 5 members).
         RunConfig("paper", env="paper"),
         # `--env quality`: the default trained with 3 seeds, 6 members.
         RunConfig("quality", env="quality"),
+        # The default with its image model on every row: no denoising (the default before).
+        RunConfig("default_all_rows", conf=(("parameters_grid.yml", ALL_ROWS_GRID),)),
         # `--env paper` with the fused denoising option, every flagged row dropped: what the
         # better flags (recall ~0.9 at precision ~0.8) change downstream.
         RunConfig(
@@ -412,24 +411,9 @@ CONFIGS: dict[str, RunConfig] = {
                 ("denoising.drop_fraction", "1.0"),
             ),
         ),  # fmt: skip
-        # Candidate: the default run with its image model trained on the rows that fused
-        # denoising keeps (every flagged row dropped), stage 1 only, no DCL.
+        # Candidate: both image models, each fused with each text model (four members).
         RunConfig(
-            "default_denoised",
-            params=(
-                ("denoising.probabilities", "image_and_text"),
-                ("denoising.drop_fraction", "1.0"),
-            ),
-            conf=(("parameters_grid.yml", DENOISED_DEFAULT_GRID),),
-        ),
-        # Candidate: both image models, each fused with each text model.
-        RunConfig(
-            "default_denoised_both",
-            params=(
-                ("denoising.probabilities", "image_and_text"),
-                ("denoising.drop_fraction", "1.0"),
-            ),
-            conf=(("parameters_grid.yml", DENOISED_AND_NOISY_GRID),),
+            "default_denoised_both", conf=(("parameters_grid.yml", DENOISED_AND_NOISY_GRID),)
         ),
     )
 }
@@ -526,13 +510,24 @@ def collect_kedro_outputs(
         val_pred=_labels(out / "ensemble/val_predictions.parquet", rows.val_row_ids, label_of_code),
         test_pred=_labels(out / "submission.csv", rows.test_row_ids, label_of_code),
     )  # fmt: skip
-    keep = run_folder(setting, seed_index) / config
+    keep_run_files(project, run_folder(setting, seed_index) / config, since=since)
+
+
+#: The files of a run kept beside its methods (the denoising stage reads the paper run's).
+KEPT_FILES = (
+    "data/08_reporting/results.json", "data/08_reporting/denoising/metrics.json",
+    "data/03_primary/label_issues.csv", "data/03_primary/clean_training_ids.csv",
+    "data/07_model_output/denoising/oof_probs.parquet",
+)  # fmt: skip
+
+
+def keep_run_files(project: Path, keep: Path, *, since: float) -> None:
+    """Copy ``KEPT_FILES`` that the run wrote (modified ``since`` its start) into ``keep``: a
+    run that does not denoise leaves an earlier run's label issues in the project."""
     keep.mkdir(parents=True, exist_ok=True)
-    for relative in ("data/08_reporting/results.json", "data/08_reporting/denoising/metrics.json",
-                     "data/03_primary/label_issues.csv", "data/03_primary/clean_training_ids.csv",
-                     "data/07_model_output/denoising/oof_probs.parquet"):  # fmt: skip
+    for relative in KEPT_FILES:
         written = project / relative
-        if written.is_file() and written.stat().st_mtime >= since:  # not an earlier run's
+        if written.is_file() and written.stat().st_mtime >= since:
             shutil.copy(written, keep / written.name)
 
 

@@ -3,6 +3,7 @@ configuration copied into the scratch project afresh, and the report naming only
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -20,9 +21,8 @@ def test_the_configurations_are_the_default_run_and_the_projects_environments():
         "paper_fused_denoising": (
             "paper", {"denoising.probabilities": "image_and_text", "denoising.drop_fraction": "1.0"}
         ),
-        "default_denoised": (
-            None, {"denoising.probabilities": "image_and_text", "denoising.drop_fraction": "1.0"}
-        ),
+        "default_all_rows": (None, {}),
+        "default_denoised_both": (None, {}),
     }  # fmt: skip
     for config in accuracy.CONFIGS.values():
         assert config.env is None or (PROJECT / "conf" / config.env).is_dir()
@@ -63,7 +63,7 @@ def _same_files(left: Path, right: Path) -> bool:
 
 
 @pytest.mark.parametrize(
-    "config", ["default", "paper", "paper_fused_denoising", "default_denoised"]
+    "config", ["default", "paper", "paper_fused_denoising", "default_all_rows"]
 )
 def test_a_run_refreshes_a_stale_scratch_projects_configuration(tmp_path, monkeypatch, config):
     monkeypatch.setattr(accuracy, "SCRATCH", tmp_path)
@@ -121,3 +121,16 @@ def test_earlier_stage_and_configuration_names_are_refused_with_their_new_names(
 def test_a_candidate_environment_overlays_conf_base_only():
     with pytest.raises(ValueError, match="candidate environment overlays conf/base only"):
         accuracy.RunConfig("x", env="paper", conf=(("parameters_grid.yml", "grid: {}\n"),))
+
+
+def test_only_the_files_a_run_wrote_are_kept(tmp_path):
+    project, keep = tmp_path / "project", tmp_path / "kept"
+    for relative in ("data/08_reporting/results.json", "data/03_primary/label_issues.csv"):
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(relative)
+    earlier = project / "data/03_primary/label_issues.csv"  # an earlier run's, left in place
+    os.utime(earlier, (1_000_000, 1_000_000))
+
+    accuracy.keep_run_files(project, keep, since=2_000_000)
+
+    assert sorted(p.name for p in keep.iterdir()) == ["results.json"]
