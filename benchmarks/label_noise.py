@@ -1,10 +1,10 @@
 """Where the label noise costs the default run, and whether the denoising we have wins it back.
 
 Reads the accuracy benchmark's store (``accuracy.py``: run ``--stage whole --configs
-default,paper`` first; the paper run's image out-of-fold probabilities are reused) and, on each
-setting and seed, retrains one decision-fusion member of the default run, TF-IDF text × the
-default run's plain image model through the 1-layer residual fusion network on the validation
-split, changing one thing at a time:
+default_all_rows,paper`` first; the paper run's image out-of-fold probabilities are reused) and,
+on each setting and seed, retrains one decision-fusion member of the default run without
+denoising (``default_all_rows``), TF-IDF text × its plain image model on every row, through the
+1-layer residual fusion network on the validation split, changing one thing at a time:
 
 * the TF-IDF's training labels: the given (flipped) ones, the generator's true ones, or the
   given ones treated with the flags of fused (TF-IDF × image) out-of-fold probabilities, as
@@ -58,7 +58,7 @@ from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.vision.denoise import denoising_folds, fuse_probabilities
 
 torch.set_num_threads(1)
-FUSION = params("fusion")  # the default run's
+FUSION = params("fusion")  # the default run's (conf/base)
 RELABEL_CONFIDENCE = 0.8
 #: What each variant changes (see the module docstring); "given" is the default run's training.
 VARIANTS = (
@@ -109,7 +109,7 @@ def run_seed(setting: Setting, seed_index: int) -> dict[str, dict[str, np.ndarra
     products = pd.read_parquet(project / "data/03_primary/products.parquet").set_index("row_id")
     test = pd.read_parquet(project / "data/03_primary/test_products.parquet").set_index("row_id")
     train = products.loc[rows.train_row_ids].reset_index()
-    stored = load_methods(setting, seed_index)["default.image_plain_noisy"]
+    stored = load_methods(setting, seed_index)["default_all_rows.image_plain_noisy"]
     seed = 2020 + seed_index
     oof = fused_out_of_fold(setting, seed_index, rows, train)
     true_val = true_labels(setting, rows, rows.val_row_ids)
@@ -176,7 +176,7 @@ def score(setting: Setting, seeds: list[int]) -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    lines = ["# Label noise: what it costs the default run's TF-IDF member, and what the flags win",
+    lines = ["# Label noise: what it costs a TF-IDF member of the default run; what flags win",
              "", "Test macro-F1 (%), mean over seeds; difference to the given labels [bootstrap "
              "95 % interval]. Written by `python benchmarks/label_noise.py`.", "",
              "| setting | TF-IDF trained on | alone | vs given | fused (1-layer member) | "
