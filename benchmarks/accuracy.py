@@ -8,10 +8,11 @@ training seed the benchmark
 
 * runs ``kedro run`` of the whole method in a scratch copy of the project, in each of its
   configurations (``CONFIGS``: ``default``, the plain ``kedro run``; ``paper``, ``--env paper``;
-  ``quality``, ``--env quality``), with ``data.source=challengedata`` on the generated folder
-  and every training seed shifted by the seed index, and keeps each method's validation and
-  test outputs (``<config>.<method>``), the submission, the denoising flags and the node wall
-  times;
+  ``quality``, ``--env quality``; and variants under test, stated as extra ``--params`` or as a
+  candidate environment written into the scratch project), with ``data.source=challengedata``
+  on the generated folder and every training seed shifted by the seed index, and keeps each
+  method's validation and test outputs (``<config>.<method>``), the submission, the denoising
+  flags and the node wall times;
 * trains the reference baselines on the same cached photos: a plain ResNet18 from scratch at
   64 px, 12 epochs (the project's ``vision.train`` loop), and the experiments' image recipes
   (``accuracy_methods.IMAGE_RECIPES``);
@@ -42,7 +43,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ class Setting:
 
     name: str
     seed: int
-    role: str  # "tuning" or "held_out" (never used to choose anything)
+    role: str  # "tuning", "held_out" (never used to choose anything) or "diagnostic"
     label_noise: float = 0.08
     uninformative_photo_rate: float = 0.03
     min_per_class: int = 40
@@ -115,6 +116,15 @@ SETTINGS: tuple[Setting, ...] = (
                               hue_jitter=10.0, class_weight_power=0.8),
     ),
 )  # fmt: skip
+#: Diagnostics, not benchmarks: the tuning settings below 96 with no label flipped (same
+#: generator seed, so the same products, photos and test rows). What a run scores on them bounds
+#: what any denoising could win back on the original setting.
+CLEAN_LABEL_SETTINGS: tuple[Setting, ...] = tuple(
+    replace(setting, name=f"{setting.name}_clean_labels", role="diagnostic", label_noise=0.0)
+    for setting in SETTINGS
+    if setting.name in ("noisy_imbalanced", "photo_hard")
+)
+SETTINGS += CLEAN_LABEL_SETTINGS
 SETTING_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 #: Logging of the scratch projects' runs: timestamps on every line, to time every node.
@@ -332,17 +342,79 @@ class RunConfig:
 
     name: str
     env: str | None = None
+    #: Extra ``--params`` of this configuration (a variant of an environment under test).
+    params: tuple[tuple[str, str], ...] = ()
+    #: A candidate environment under test, not (yet) one of the project's: (file name, YAML
+    #: text) pairs written into the scratch project's ``conf/<name>/`` before the run, which
+    #: then runs with ``--env <name>`` (``env`` must be None).
+    conf: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.conf and self.env:
+            raise ValueError(f"{self.name}: a candidate environment overlays conf/base only")
+
+    def write_conf(self, project: Path) -> None:
+        """Write the candidate environment into the scratch ``project`` (none: nothing)."""
+        if self.conf:
+            folder = project / "conf" / self.name
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, text in self.conf:
+                (folder / name).write_text(text, encoding="utf-8")
+
+    @property
+    def run_env(self) -> str | None:
+        return self.name if self.conf else self.env
+
+
+#: ``default_all_rows``: the default's members over an image model trained on every row, so the
+#: run skips denoising (the default before issue #14's fused denoising; its block is conf/base's).
+ALL_ROWS_GRID = """\
+grid:
+  image:
+    - {name: image_plain_noisy, training_ids: all, dcl: false}
+  members:
+    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_noisy, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_noisy, network: one_layer}
+"""  # noqa: E501
+#: The candidate ``default_denoised_both``'s grid: each text model fused with both image models,
+#: the one on every row and the one on the denoised rows (four members).
+DENOISED_AND_NOISY_GRID = """\
+grid:
+  image:
+    - {name: image_plain_clean, training_ids: denoised, dcl: false}
+    - {name: image_plain_noisy, training_ids: all, dcl: false}
+  members:
+    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_noisy, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_noisy, network: one_layer}
+    - {name: fusion_transformer_clean_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
+    - {name: fusion_tfidf_clean_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
+"""  # noqa: E501
 
 CONFIGS: dict[str, RunConfig] = {
     config.name: config
     for config in (
-        # `kedro run`, `make demo`: 2 members, no denoising, no DCL, stage 1 only.
+        # `kedro run`, `make demo`: fused denoising, 2 members over an image model on the kept rows.
         RunConfig("default"),
         # `--env paper`: the paper's components at CPU scale (denoising, DCL, 5 members).
         RunConfig("paper", env="paper"),
         # `--env quality`: the default trained with 3 seeds, 6 members.
         RunConfig("quality", env="quality"),
+        # The default with its image model on every row: no denoising (the default before).
+        RunConfig("default_all_rows", conf=(("parameters_grid.yml", ALL_ROWS_GRID),)),
+        # `--env paper` with the fused denoising option, every flagged row dropped: what the
+        # better flags (recall ~0.9 at precision ~0.8) change downstream.
+        RunConfig(
+            "paper_fused_denoising",
+            env="paper",
+            params=(
+                ("denoising.probabilities", "image_and_text"),
+                ("denoising.drop_fraction", "1.0"),
+            ),
+        ),  # fmt: skip
+        # Candidate: both image models, each fused with each text model (four members).
+        RunConfig(
+            "default_denoised_both", conf=(("parameters_grid.yml", DENOISED_AND_NOISY_GRID),)
+        ),
     )
 }
 
@@ -362,11 +434,13 @@ def kedro_run(setting: Setting, seed_index: int, config: RunConfig) -> tuple[Pat
         "data.raw_dir": str(ensure_data(setting)),
         **seed_params(seed_index),
         "tracking.enabled": "false",  # conf/local switches it off too, but not under --env
+        **dict(config.params),
     }
     args = ["run", "--params", params_argument(run_params)]
     refresh_conf(project)
-    if config.env:
-        args += ["--env", config.env]
+    config.write_conf(project)
+    if config.run_env:
+        args += ["--env", config.run_env]
     config = config.name
     started_at = time.time()
     log_path = run_folder(setting, seed_index) / f"{config}.log"
@@ -436,13 +510,25 @@ def collect_kedro_outputs(
         val_pred=_labels(out / "ensemble/val_predictions.parquet", rows.val_row_ids, label_of_code),
         test_pred=_labels(out / "submission.csv", rows.test_row_ids, label_of_code),
     )  # fmt: skip
-    keep = run_folder(setting, seed_index) / config
+    keep_run_files(project, run_folder(setting, seed_index) / config, since=since)
+
+
+#: The files of a run kept beside its methods (the denoising stage reads the paper run's).
+KEPT_FILES = (
+    "data/08_reporting/results.json", "data/08_reporting/denoising/metrics.json",
+    "data/03_primary/label_issues.csv", "data/03_primary/clean_training_ids.csv",
+    "data/07_model_output/denoising/oof_probs.parquet",
+)  # fmt: skip
+
+
+def keep_run_files(project: Path, keep: Path, *, since: float) -> None:
+    """Copy ``KEPT_FILES`` that the run wrote (modified ``since`` its start) into ``keep``: a
+    run that does not denoise leaves an earlier run's label issues in the project."""
     keep.mkdir(parents=True, exist_ok=True)
-    for relative in ("data/08_reporting/results.json", "data/08_reporting/denoising/metrics.json",
-                     "data/03_primary/label_issues.csv", "data/03_primary/clean_training_ids.csv",
-                     "data/07_model_output/denoising/oof_probs.parquet"):  # fmt: skip
-        if (project / relative).is_file():
-            shutil.copy(project / relative, keep / Path(relative).name)
+    for relative in KEPT_FILES:
+        written = project / relative
+        if written.is_file() and written.stat().st_mtime >= since:
+            shutil.copy(written, keep / written.name)
 
 
 def run_whole_method(setting: Setting, seed_index: int, config: RunConfig) -> None:
@@ -527,7 +613,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--configs", type=configs_argument, default="default",
         help="whole stage: comma-separated configurations of the whole method: default "
-        "(`kedro run`), paper (`--env paper`), quality (`--env quality`) (default: default)",
+        "(`kedro run`), paper (`--env paper`), quality (`--env quality`), "
+        "paper_fused_denoising (`--env paper`, `denoising.probabilities=image_and_text`, every "
+        "flagged row dropped) (default: default)",
     )  # fmt: skip
     parser.add_argument("--no-readme", action="store_true", help="report: leave README.md alone")
     args = parser.parse_args(argv)

@@ -124,25 +124,35 @@ def test_the_project_grids():
     assert {m.network for m in rakuten.members} == {"one_layer", "two_layer", "two_layer_residual"}
 
 
-def test_the_default_grid_leaves_out_denoising_and_the_dcl_image():
+def test_the_default_grid_denoises_for_one_plain_image_model_and_leaves_out_dcl():
     base, paper = project_grid("local"), project_grid("paper")
-    assert paper.uses_denoising and not base.uses_denoising
-    assert [v.name for v in base.image] == ["image_plain_noisy"]
+    assert paper.uses_denoising and base.uses_denoising
+    assert [(v.name, v.training_ids, v.dcl) for v in base.image] == [
+        ("image_plain_clean", "denoised", False)
+    ]  # fmt: skip
     assert {(m.text, m.image) for m in base.members} == {
-        ("text_transformer", "image_plain_noisy"), ("text_tfidf", "image_plain_noisy")
+        ("text_transformer", "image_plain_clean"), ("text_tfidf", "image_plain_clean")
     }  # fmt: skip
     default_nodes = {node.name for node in build_pipelines(base)["__default__"].nodes}
     denoising_nodes = {node.name for node in build_pipelines(base)["denoising"].nodes}
+    assert denoising_nodes and denoising_nodes <= default_nodes
+
+
+def test_a_grid_without_a_denoised_image_variant_runs_no_denoising():
+    grid = parse_grid(grid_parameters())  # its one image variant learns from every row
+    assert not grid.uses_denoising
+    pipelines = build_pipelines(grid)
+    default_nodes = {node.name for node in pipelines["__default__"].nodes}
+    denoising_nodes = {node.name for node in pipelines["denoising"].nodes}
     assert denoising_nodes and not denoising_nodes & default_nodes
-    paper_default = {node.name for node in build_pipelines(paper)["__default__"].nodes}
-    assert denoising_nodes <= paper_default
 
 
 def test_the_quality_preset_is_the_default_three_times():
     base, quality = project_grid("local"), project_grid("quality")
-    assert not quality.uses_denoising and len(quality.members) == 3 * len(base.members)
-    assert [v.name for v in quality.image] == [
-        "image_plain_noisy", "image_plain_noisy_2", "image_plain_noisy_3"
+    assert quality.uses_denoising and len(quality.members) == 3 * len(base.members)
+    assert [(v.name, v.training_ids) for v in quality.image] == [
+        ("image_plain_clean", "denoised"), ("image_plain_clean_2", "denoised"),
+        ("image_plain_clean_3", "denoised"),
     ]  # fmt: skip
     assert {m.network for m in quality.members} == {m.network for m in base.members}
 

@@ -3,6 +3,7 @@ configuration copied into the scratch project afresh, and the report naming only
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -14,8 +15,14 @@ from tests.kedro_project import PROJECT
 
 
 def test_the_configurations_are_the_default_run_and_the_projects_environments():
-    assert {name: config.env for name, config in accuracy.CONFIGS.items()} == {
-        "default": None, "paper": "paper", "quality": "quality",
+    configs = accuracy.CONFIGS.items()
+    assert {name: (config.env, dict(config.params)) for name, config in configs} == {
+        "default": (None, {}), "paper": ("paper", {}), "quality": ("quality", {}),
+        "paper_fused_denoising": (
+            "paper", {"denoising.probabilities": "image_and_text", "denoising.drop_fraction": "1.0"}
+        ),
+        "default_all_rows": (None, {}),
+        "default_denoised_both": (None, {}),
     }  # fmt: skip
     for config in accuracy.CONFIGS.values():
         assert config.env is None or (PROJECT / "conf" / config.env).is_dir()
@@ -55,7 +62,9 @@ def _same_files(left: Path, right: Path) -> bool:
     )
 
 
-@pytest.mark.parametrize("config", ["default", "paper"])
+@pytest.mark.parametrize(
+    "config", ["default", "paper", "paper_fused_denoising", "default_all_rows"]
+)
 def test_a_run_refreshes_a_stale_scratch_projects_configuration(tmp_path, monkeypatch, config):
     monkeypatch.setattr(accuracy, "SCRATCH", tmp_path)
     monkeypatch.setattr(accuracy, "ensure_data", lambda setting: tmp_path / "data")
@@ -75,11 +84,18 @@ def test_a_run_refreshes_a_stale_scratch_projects_configuration(tmp_path, monkey
     for folder in (p for p in (PROJECT / "conf").iterdir() if p.is_dir() and p.name != "local"):
         assert _same_files(folder, conf / folder.name), folder.name
     assert not (conf / "fast").exists()
+    if candidate := dict(accuracy.CONFIGS[config].conf):  # a candidate environment: written
+        assert {p.name: p.read_text() for p in (conf / config).glob("*")} == candidate
     assert (conf / "local" / "parameters_tracking.yml").read_text() == "tracking: {}\n"
     (command,) = calls
-    assert ("--env" in command) == (config != "default")
-    if config != "default":
-        assert command[command.index("--env") + 1] == config
+    env = accuracy.CONFIGS[config].run_env
+    assert ("--env" in command) == (env is not None)
+    if env is not None:
+        assert command[command.index("--env") + 1] == env
+    run_params = command[command.index("--params") + 1].split(",")
+    assert "tracking.enabled=false" in run_params
+    extra = [f"{key}={value}" for key, value in accuracy.CONFIGS[config].params]
+    assert run_params[len(run_params) - len(extra) :] == extra  # the configuration's own
     timings = accuracy.read_json(accuracy.run_folder(setting, 0) / "timings.json")
     assert list(timings) == [config]
 
@@ -100,3 +116,21 @@ def test_earlier_stage_and_configuration_names_are_refused_with_their_new_names(
     with pytest.raises(SystemExit):
         accuracy.main(["run", *argv])
     assert message in capsys.readouterr().err
+
+
+def test_a_candidate_environment_overlays_conf_base_only():
+    with pytest.raises(ValueError, match="candidate environment overlays conf/base only"):
+        accuracy.RunConfig("x", env="paper", conf=(("parameters_grid.yml", "grid: {}\n"),))
+
+
+def test_only_the_files_a_run_wrote_are_kept(tmp_path):
+    project, keep = tmp_path / "project", tmp_path / "kept"
+    for relative in ("data/08_reporting/results.json", "data/03_primary/label_issues.csv"):
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(relative)
+    earlier = project / "data/03_primary/label_issues.csv"  # an earlier run's, left in place
+    os.utime(earlier, (1_000_000, 1_000_000))
+
+    accuracy.keep_run_files(project, keep, since=2_000_000)
+
+    assert sorted(p.name for p in keep.iterdir()) == ["results.json"]

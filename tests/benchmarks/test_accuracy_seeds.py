@@ -64,5 +64,5 @@ def test_seed_index_one_moves_the_quality_presets_derived_seeds_too():
         2022,
         2023,
     ]
-    assert shifted["image_plain_noisy_3"]["run"]["seed"] == 2023
+    assert shifted["image_plain_clean_3"]["run"]["seed"] == 2023
     assert shifted["preprocessing"]["split"]["seed"] == 2020

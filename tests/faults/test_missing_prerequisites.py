@@ -30,8 +30,8 @@ def test_one_pipeline_on_a_fresh_install_names_what_to_run_first(tmp_path: Path)
     assert "Traceback" not in output and "FileNotFoundError" not in output
     message = error_message(output)
     assert len(message) <= 8 and len(output.splitlines()) < 30, output
-    run_first = "kedro run --pipelines preprocessing,text_model,image_model"
-    assert message[-1] == f"  Run first: {run_first}"  # no denoising: no image variant needs it
+    run_first = "kedro run --pipelines preprocessing,text_model,denoising,image_model"
+    assert message[-1] == f"  Run first: {run_first}"  # the image variant learns denoised rows
     made_by = {line.split(":")[0].strip(): line for line in message[2:-1]}
     assert list(made_by) == ["preprocessing", "text_model", "image_model"]
     assert "products" in made_by["preprocessing"]

@@ -60,14 +60,25 @@ def test_submission_has_one_row_per_test_product(demo_run: Path):
     assert accuracy > 0.5
 
 
-def test_the_default_run_trains_no_denoising_and_no_dcl(demo_run: Path):
-    assert not (demo_run / "data/03_primary/label_issues.csv").exists()
+def test_the_default_run_drops_every_fused_flag_from_its_image_models_rows_and_has_no_dcl(
+    demo_run: Path,
+):
+    issues = pd.read_csv(demo_run / "data/03_primary/label_issues.csv")
+    assert len(issues) and issues["dropped"].all()  # drop_fraction 1.0: every flagged row
+    clean = pd.read_csv(demo_run / "data/03_primary/clean_training_ids.csv")
+    products = pd.read_parquet(demo_run / "data/03_primary/products.parquet")
+    train = set(products.loc[products["split"] == "train", "row_id"])
+    assert set(clean["row_id"]) == train - set(issues["row_id"])
+    metrics = json.loads((demo_run / "data/08_reporting/denoising/metrics.json").read_text())
+    assert metrics["probabilities"] == "image_and_text"
+    text_oof = pd.read_parquet(demo_run / "data/07_model_output/denoising/text_oof_probs.parquet")
+    assert set(text_oof["row_id"]) == train  # the TF-IDF's out-of-fold probabilities were fused
     assert not (demo_run / "data/06_models/image_dcl_clean").exists()
-    assert "Running node: select_clean_training_ids_node" not in (demo_run / "info.log").read_text()
-    image = json.loads((demo_run / "data/08_reporting/image_plain_noisy/metrics.json").read_text())
+    image = json.loads((demo_run / "data/08_reporting/image_plain_clean/metrics.json").read_text())
     assert image["training"]["stage2"] == {"skipped": True}
     card = (demo_run / "data/08_reporting/model_card.md").read_text(encoding="utf-8")
-    assert "No denoising in this run" in card
+    assert f"the image model's training set drops {len(issues)} of them" in card
+    assert "`denoising.probabilities: image_and_text`" in card
     assert "soft vote of the members" in card
 
 
@@ -96,6 +107,7 @@ def test_analysis_notebook_runs_headless_on_the_demo_outputs(demo_run: Path):
     text = "".join(str(output.get("data", {}).get("text/markdown", "")) for output in outputs)
     assert "Decision-level Fusion" in text  # the results table was displayed
     images = [output for output in outputs if "image/png" in output.get("data", {})]
-    assert len(images) >= 3  # bar chart, confusion matrix, the gallery of errors
+    # bar chart, confusion matrix, the gallery of errors, the gallery of denoising flags
+    assert len(images) >= 4
     printed = "".join(str(output.get("text", "")) for output in outputs)
-    assert "No denoising in this run" in printed  # and no gallery of denoising flags
+    assert "No denoising in this run" not in printed

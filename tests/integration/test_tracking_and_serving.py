@@ -91,8 +91,8 @@ def test_two_runs_are_recorded_with_their_parameters_and_tags(method_runs):
     first, second = (run.data for run in method_runs)
     assert len(first.params) > 100  # every parameter the nodes read, flattened
     assert (
-        first.params["image_plain_noisy.stage1.epochs"]
-        == second.params["image_plain_noisy.stage1.epochs"]
+        first.params["image_plain_clean.stage1.epochs"]
+        == second.params["image_plain_clean.stage1.epochs"]
     )
     for data in (first, second):
         assert data.tags["kedro_env"] == "local"
@@ -108,12 +108,12 @@ def test_each_run_has_per_epoch_curves_of_every_training(client, method_runs):
         steps = [metric.step for metric in history]
         assert steps == list(range(1, len(steps) + 1)) and len(steps) >= 2
         curves.append([metric.value for metric in history])
-        assert {"image_plain_noisy_stage_1/train_loss", "image_plain_noisy_stage_1/lr",
+        assert {"image_plain_clean_stage_1/train_loss", "image_plain_clean_stage_1/lr",
                 "text_transformer/samples_per_s"} <= set(run.data.metrics)  # fmt: skip
     assert curves[0] != curves[1]  # another seed, another curve
     # the image models were reused by the second run: their curves are the same
     image = [
-        [m.value for m in client.get_metric_history(r.info.run_id, "image_plain_noisy_stage_1/lr")]
+        [m.value for m in client.get_metric_history(r.info.run_id, "image_plain_clean_stage_1/lr")]
         for r in method_runs
     ]
     assert image[0] == image[1] and len(image[0]) >= 2
@@ -134,7 +134,7 @@ def test_final_metrics_and_artifacts_are_those_of_the_run(client, method_runs, t
             "data/08_reporting/model_card.md",
             "data/08_reporting/confusion_matrix.png", "data/08_reporting/results_table.md"
             } <= artifacts  # fmt: skip
-    assert "data/03_primary/label_issues.csv" not in artifacts  # no denoising in the default
+    assert "data/03_primary/label_issues.csv" in artifacts  # the default denoises
     card = Path(client.download_artifacts(latest.info.run_id, "data/08_reporting/model_card.md"))
     text = card.read_text(encoding="utf-8")  # its sections: tests/reporting/test_model_card.py
     assert text == (two_runs / "data/08_reporting/model_card.md").read_text(encoding="utf-8")
