@@ -8,9 +8,6 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from rakuten_kedro.grid import load_grid
-from rakuten_kedro.pipeline_registry import build_pipelines
-
 PROJECT = Path(__file__).resolve().parents[1]
 PIPELINES = ["preprocessing", "denoising", "text_model", "image_model", "fusion", "ensemble"]
 
