@@ -298,13 +298,18 @@ def load_rows(setting: Setting) -> Rows | None:
 # -- kedro runs ------------------------------------------------------------------------------------
 
 
+def training_seed(seed_index: int) -> int:
+    """The project's seed moved by ``seed_index``: every training seed of that index's runs."""
+    return DEFAULT_SEED + seed_index
+
+
 def seed_params(seed_index: int) -> dict[str, Any]:
     """``--params`` of seed index k: the project's ``seed`` + k, which moves every training seed
     of every preset (each is ``${runtime_params:seed, …}`` or derived from it with ``add``), and
     the validation split of seed index 0."""
     if not seed_index:
         return {}
-    return {"seed": DEFAULT_SEED + seed_index, "preprocessing.split.seed": DEFAULT_SEED}
+    return {"seed": training_seed(seed_index), "preprocessing.split.seed": DEFAULT_SEED}
 
 
 def params_argument(params: dict[str, Any]) -> str:
@@ -612,10 +617,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--configs", type=configs_argument, default="default",
-        help="whole stage: comma-separated configurations of the whole method: default "
-        "(`kedro run`), paper (`--env paper`), quality (`--env quality`), "
-        "paper_fused_denoising (`--env paper`, `denoising.probabilities=image_and_text`, every "
-        "flagged row dropped) (default: default)",
+        help="whole stage: comma-separated configurations of the whole method (CONFIGS: "
+        f"{', '.join(CONFIGS)}; default: default)",
     )  # fmt: skip
     parser.add_argument("--no-readme", action="store_true", help="report: leave README.md alone")
     args = parser.parse_args(argv)

@@ -33,6 +33,7 @@ from accuracy import (
     record_timing,
     run_folder,
     save_method,
+    training_seed,
     write_json,
 )
 from common import params
@@ -150,7 +151,7 @@ def train_image_recipe(setting: Setting, seed_index: int, recipe: ImageRecipe) -
         raise FileNotFoundError(f"{setting.name}: run the whole stage first (no rows stored)")
     labelled, test = _caches(ensure_project(setting))
     keep = kept_training_rows(setting, seed_index, rows, recipe.training_rows)
-    seed = 2020 + seed_index
+    seed = training_seed(seed_index)
     run = {"mixed_precision": "no", "seed": seed, "max_grad_norm": None, "progress": False}
     torch.manual_seed(seed)
     model = with_stem(ResNetClassifier(18, len(rows.codes)), recipe.stem)
@@ -248,7 +249,7 @@ def denoising_experiments(setting: Setting, seed_index: int) -> None:
     products = pd.read_parquet(project / "data/03_primary/products.parquet").set_index("row_id")
     train = products.loc[rows.train_row_ids].reset_index()
     flipped, given = rows.train_flipped, rows.train_given
-    seed = 2020 + seed_index
+    seed = training_seed(seed_index)
     report: dict[str, Any] = {"flip_rate": round(float(flipped.mean()), 4)}
 
     issues = pd.read_csv(folder / "paper" / "label_issues.csv")
@@ -259,13 +260,9 @@ def denoising_experiments(setting: Setting, seed_index: int) -> None:
     dropped[position.loc[issues.loc[issues["dropped"].astype(bool), "row_id"]].to_numpy()] = True
     variants = {"paper": (flagged, dropped, None)}
 
-    image_oof = pd.read_parquet(folder / "paper" / "oof_probs.parquet").set_index("row_id")
-    image_oof = image_oof.loc[rows.train_row_ids, [str(c) for c in rows.codes]].to_numpy()
-    # The pipeline's own functions (denoising.probabilities: image_and_text): the TF-IDF
-    # out-of-fold probabilities on the denoising folds of this seed, fused with the image ones.
+    image_oof = paper_image_oof(setting, seed_index, rows)
     start = time.perf_counter()
-    folds = denoising_folds(given, {**DENOISING, "seed": seed}, rows.codes)
-    text_oof = tfidf_out_of_fold(train, folds, {**TFIDF, "seed": seed}, len(rows.codes))
+    text_oof = tfidf_oof(rows, train, seed)
     text_seconds = time.perf_counter() - start
     for name, oof in (
         ("tfidf_oof", fuse_probabilities(text_oof)),
@@ -293,6 +290,21 @@ def denoising_experiments(setting: Setting, seed_index: int) -> None:
     report["tfidf_oof_seconds"] = round(text_seconds, 1)
     write_json(folder / "denoising.json", report)
     log(f"{setting.name} seed{seed_index} denoising: {json_brief(report)}")
+
+
+def paper_image_oof(setting: Setting, seed_index: int, rows: Rows) -> np.ndarray:
+    """The paper run's image out-of-fold probabilities of the training rows (its denoising's)."""
+    table = pd.read_parquet(run_folder(setting, seed_index) / "paper" / "oof_probs.parquet")
+    table = table.set_index("row_id").loc[rows.train_row_ids, [str(c) for c in rows.codes]]
+    return table.to_numpy()
+
+
+def tfidf_oof(rows: Rows, train: pd.DataFrame, seed: int) -> np.ndarray:
+    """A TF-IDF's out-of-fold probabilities of the training rows on the denoising folds of
+    ``seed``: what ``denoising.probabilities: image_and_text`` fuses with the image ones (the
+    pipeline's own functions)."""
+    folds = denoising_folds(rows.train_given, {**DENOISING, "seed": seed}, rows.codes)
+    return tfidf_out_of_fold(train, folds, {**TFIDF, "seed": seed}, len(rows.codes))
 
 
 def json_brief(report: dict[str, Any]) -> str:
@@ -331,7 +343,7 @@ def paper_ablation(setting: Setting, seed_index: int) -> None:
     encoding = read_json(project / "data/03_primary/label_encoding.json")
     labelled, test = _caches(project)
     block = PAPER_IMAGE
-    run = {**block["run"], "seed": 2020 + seed_index, "progress": False}
+    run = {**block["run"], "seed": training_seed(seed_index), "progress": False}
     for corner, (training_rows, dcl) in PAPER_CORNERS.items():
         if method_path(setting, seed_index, f"corner.{corner}").is_file():
             continue

@@ -505,14 +505,18 @@ def clean_label_differences(clean: Setting) -> dict[str, Any]:
             (scored(clean.name, clean_method, s), scored(source.name, source_method, s))
             for s in seeds
         ]
-        both = [(c, g) for c, g in pairs if c is not None and g is not None]
+        both = {
+            s: (c, g)
+            for s, (c, g) in zip(seeds, pairs, strict=True)
+            if c is not None and g is not None
+        }
         if both:
+            clean_scores, given_scores = zip(*both.values(), strict=True)
             out["pairs"].append({
                 "clean_method": clean_method, "source_method": source_method,
-                "seeds": len(both),
-                "clean": round(float(np.mean([c[0] for c, _ in both])), 4),
-                "given": round(float(np.mean([g[0] for _, g in both])), 4),
-                "difference": _paired([c for c, _ in both], [g for _, g in both]),
+                "clean": round(float(np.mean([f for f, _ in clean_scores])), 4),
+                "given": round(float(np.mean([f for f, _ in given_scores])), 4),
+                "difference": _paired(clean_scores, given_scores) | {"seeds": list(both)},
             })  # fmt: skip
     return out if out["pairs"] else {}
 
@@ -706,9 +710,10 @@ def clean_label_table(result: dict[str, Any]) -> list[str]:
              "difference |", "|---|---|---|---:|---:|---|"]  # fmt: skip
     for entry in result.get("clean_labels", {}).values():
         for pair in entry["pairs"]:
-            difference = _difference(pair["difference"] | {"seeds": [0] * pair["seeds"]}, 0)
+            seeds = len(pair["difference"]["seeds"])
+            difference = _difference(pair["difference"], seeds)
             lines.append(
-                f"| {entry['source']} ({pair['seeds']} seeds) | `{pair['clean_method']}` | "
+                f"| {entry['source']} ({seeds} seeds) | `{pair['clean_method']}` | "
                 f"`{pair['source_method']}` | {100 * pair['clean']:.1f} | "
                 f"{100 * pair['given']:.1f} | {difference} |"
             )

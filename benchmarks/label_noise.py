@@ -38,10 +38,10 @@ from accuracy import (
     ensure_project,
     load_methods,
     load_rows,
-    run_folder,
+    training_seed,
     write_json,
 )
-from accuracy_methods import DENOISING, TFIDF, flags_and_drops
+from accuracy_methods import TFIDF, flags_and_drops, paper_image_oof, tfidf_oof
 from accuracy_report import _interval, _paired, bootstrap_f1, macro_f1, resampling_weights
 from common import params
 
@@ -51,11 +51,10 @@ from rakuten_kedro.fusion.decision import cross_validate_decision_fusion, stack_
 from rakuten_kedro.text.tfidf import (
     build_tfidf_classifier,
     product_documents,
-    tfidf_out_of_fold,
     tfidf_probabilities,
 )
 from rakuten_kedro.training.folds import assign_folds
-from rakuten_kedro.vision.denoise import denoising_folds, fuse_probabilities
+from rakuten_kedro.vision.denoise import fuse_probabilities
 
 torch.set_num_threads(1)
 FUSION = params("fusion")  # the default run's (conf/base)
@@ -67,22 +66,12 @@ VARIANTS = (
 )  # fmt: skip
 
 
-def true_labels(setting: Setting, rows: Rows, row_ids: np.ndarray) -> np.ndarray:
-    """The generator's true label indices of ``row_ids`` (its record of the flips)."""
+def true_labels(setting: Setting, rows: Rows) -> pd.Series:
+    """The generator's true label index of every labelled row, by ``row_id`` (its record of
+    the flips)."""
     flips = pd.read_csv(data_folder(setting) / LABEL_NOISE_FILE).set_index("row_id")
     label_of_code = {int(code): i for i, code in enumerate(rows.codes)}
-    return np.array([label_of_code[int(c)] for c in flips.loc[row_ids, "true_prdtypecode"]])
-
-
-def fused_out_of_fold(setting: Setting, seed_index: int, rows: Rows, train: pd.DataFrame):
-    """The probabilities ``denoising.probabilities: image_and_text`` ranks: the paper run's
-    image out-of-fold probabilities × a TF-IDF's on the same folds."""
-    seed = 2020 + seed_index
-    folds = denoising_folds(rows.train_given, {**DENOISING, "seed": seed}, rows.codes)
-    text = tfidf_out_of_fold(train, folds, {**TFIDF, "seed": seed}, len(rows.codes))
-    image = pd.read_parquet(run_folder(setting, seed_index) / "paper" / "oof_probs.parquet")
-    image = image.set_index("row_id").loc[rows.train_row_ids, [str(c) for c in rows.codes]]
-    return fuse_probabilities(text, image.to_numpy())
+    return flips["true_prdtypecode"].map(lambda code: label_of_code[int(code)])
 
 
 def text_training(rows: Rows, train: pd.DataFrame, oof: np.ndarray, true: np.ndarray):
@@ -110,11 +99,14 @@ def run_seed(setting: Setting, seed_index: int) -> dict[str, dict[str, np.ndarra
     test = pd.read_parquet(project / "data/03_primary/test_products.parquet").set_index("row_id")
     train = products.loc[rows.train_row_ids].reset_index()
     stored = load_methods(setting, seed_index)["default_all_rows.image_plain_noisy"]
-    seed = 2020 + seed_index
-    oof = fused_out_of_fold(setting, seed_index, rows, train)
-    true_val = true_labels(setting, rows, rows.val_row_ids)
-    training = text_training(rows, train, oof, true_labels(setting, rows, rows.train_row_ids))
-    training["true validation labels (fusion)"] = training["given"]
+    seed = training_seed(seed_index)
+    # The probabilities `denoising.probabilities: image_and_text` ranks.
+    oof = fuse_probabilities(
+        tfidf_oof(rows, train, seed), paper_image_oof(setting, seed_index, rows)
+    )
+    true = true_labels(setting, rows)
+    true_val = true.loc[rows.val_row_ids].to_numpy()
+    training = text_training(rows, train, oof, true.loc[rows.train_row_ids].to_numpy())
 
     def tfidf(labels: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         model = build_tfidf_classifier(TfidfModel(**{**TFIDF, "seed": seed}))
@@ -125,9 +117,11 @@ def run_seed(setting: Setting, seed_index: int) -> dict[str, dict[str, np.ndarra
             tfidf_probabilities(model, test.loc[rows.test_row_ids], len(rows.codes)),
         )
 
+    fits = {variant: tfidf(*labels_and_weights) for variant, labels_and_weights in training.items()}
+    fits["true validation labels (fusion)"] = fits["given"]  # the same TF-IDF, other fusion labels
     out = {}
     for variant in VARIANTS:
-        val_probs, test_probs = tfidf(*training[variant])
+        val_probs, test_probs = fits[variant]
         val_labels = true_val if variant == "true validation labels (fusion)" else rows.val_labels
         fused = fuse(val_probs, test_probs, stored, val_labels, seed)
         out[variant] = {"alone": test_probs.argmax(1), "fused": fused.argmax(1)}
