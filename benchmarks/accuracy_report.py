@@ -590,9 +590,11 @@ def readme_tables(result: dict[str, Any]) -> list[str]:
 #: five members, then the reference baseline.
 HEADLINE_METHODS: dict[str, str] = {
     "default.ensemble": "**default run** (`kedro run`, `make demo`: 2 members over an image "
-    "model trained on the rows fused denoising keeps, no DCL)",
-    "default_all_rows.ensemble": "the same with its image model on every row (no denoising: "
-    "the default before)",
+    "model trained on the rows fused denoising keeps, no DCL; fusion decisions divided by the "
+    "class prior)",
+    "default_no_prior_correction.ensemble": "the same with the fusions' plain decisions "
+    "(`fusion.prior_correction: 0`, the default before)",
+    "default_all_rows.ensemble": "the default run with its image model on every row (no denoising)",
     "quality.ensemble": "**quality preset** (`--env quality`: the default × 3 seeds)",
     "paper.ensemble": "**paper's components at CPU scale** (`--env paper`: soft vote of 5 members)",
     "paper_fused_denoising.ensemble": "the same with fused denoising (`denoising.probabilities:"
@@ -750,6 +752,8 @@ def wall_table(result: dict[str, Any]) -> list[str]:
 KEY_DIFFERENCES: dict[str, tuple[str, str]] = {
     "default run vs the paper's components (`--env paper`)": (REFERENCE, "paper.ensemble"),
     "quality preset vs default run": ("quality.ensemble", REFERENCE),
+    "default run vs the same with the fusions' plain decisions (no prior correction)": (
+        REFERENCE, "default_no_prior_correction.ensemble"),
     "default run vs the same with its image model on every row (no denoising)": (
         REFERENCE, "default_all_rows.ensemble"),
     "reference (TF-IDF × plain ResNet18 64 px) vs default run": (

@@ -373,6 +373,7 @@ class Fusion(Config):
     cross_validation: CrossValidation
     training: FusionTraining
     networks: dict[str, FusionNetwork]
+    prior_correction: float = Field(ge=0, le=1)
     stacking: Stacking
 
 

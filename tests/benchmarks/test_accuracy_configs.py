@@ -9,6 +9,7 @@ from pathlib import Path
 
 import accuracy
 import accuracy_report
+import fusion_refit
 import pytest
 
 from tests.kedro_project import PROJECT
@@ -21,11 +22,23 @@ def test_the_configurations_are_the_default_run_and_the_projects_environments():
         "paper_fused_denoising": (
             "paper", {"denoising.probabilities": "image_and_text", "denoising.drop_fraction": "1.0"}
         ),
+        "default_no_prior_correction": (None, {"fusion.prior_correction": "0.0"}),
         "default_all_rows": (None, {}),
         "default_denoised_both": (None, {}),
     }  # fmt: skip
     for config in accuracy.CONFIGS.values():
         assert config.env is None or (PROJECT / "conf" / config.env).is_dir()
+
+
+def test_a_fusion_refit_reads_the_parameters_its_configuration_runs_with():
+    members = fusion_refit.config_parameters(accuracy.CONFIGS["default_all_rows"], {})["grid"]
+    assert [m["image"] for m in members["members"]] == ["image_plain_noisy"] * 2  # its grid
+    plain = fusion_refit.config_parameters(accuracy.CONFIGS["default_no_prior_correction"], {})
+    assert plain["fusion"]["prior_correction"] == 0.0  # its --params
+    assert plain["fusion"]["training"]["epochs"] == 40  # the rest: conf/base's
+    paper = fusion_refit.config_parameters(accuracy.CONFIGS["paper"], {"ensemble.rule": "majority"})
+    assert paper["fusion"]["prior_correction"] == 0.0 and paper["ensemble"]["rule"] == "majority"
+    assert len(paper["grid"]["members"]) == 5
 
 
 def _stored_names(names: list[str]) -> list[str]:

@@ -80,6 +80,7 @@ def test_the_default_run_drops_every_fused_flag_from_its_image_models_rows_and_h
     assert f"the image model's training set drops {len(issues)} of them" in card
     assert "`denoising.probabilities: image_and_text`" in card
     assert "soft vote of the members" in card
+    assert "divided by the class's training frequency to the power 1" in card
 
 
 def test_the_default_run_submits_the_highest_mean_probability_of_its_two_members(demo_run: Path):

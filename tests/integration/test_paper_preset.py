@@ -50,6 +50,7 @@ def test_the_dcl_image_model_learns_from_the_denoised_rows_in_two_stages(paper_r
     denoising = json.loads((project / "data/08_reporting/denoising/metrics.json").read_text())
     assert denoising["probabilities"] == "image"
     assert "cleanlab ranked the image models' out-of-fold probabilities" in card
+    assert "Fusion decisions: each network's most probable class (the paper's)." in card
     text_oof = pd.read_parquet(project / "data/07_model_output/denoising/text_oof_probs.parquet")
     assert text_oof.empty
 

@@ -60,3 +60,35 @@ def test_fold_ensemble_stacks_every_fold():
         num_folds=3, num_inputs=54, num_classes=27, hidden=6, residual=True
     )
     assert ensemble(torch.rand(2, 54)).shape == (3, 2, 27)
+
+
+def test_a_prior_offset_moves_the_decisions_not_the_training():
+    offset = torch.tensor([0.0, -2.0, 0.0, 0.0])
+    torch.manual_seed(0)
+    corrected = DecisionFusionNet(8, 4, 3, residual=True, prior_offset=offset)
+    torch.manual_seed(0)
+    plain = DecisionFusionNet(8, 4, 3, residual=True)
+    plain.load_state_dict({k: v for k, v in corrected.state_dict().items() if k != "prior_offset"})
+    inputs = torch.softmax(torch.randn(5, 8), dim=1)
+    # Training fits the plain logits; decisions (eval mode) subtract the offset: class 1 gains 2.
+    assert torch.equal(corrected.train()(inputs), plain.train()(inputs))
+    assert torch.allclose(corrected.eval()(inputs), plain.eval()(inputs) - offset)
+    assert "prior_offset" in corrected.state_dict()  # saved with the weights
+    assert "prior_offset" not in plain.state_dict()  # a network without one saves as before
+    with pytest.raises(ValueError, match="prior_offset must hold 4 finite values"):
+        DecisionFusionNet(8, 4, prior_offset=[0.0, float("-inf"), 0.0, 0.0])
+    with pytest.raises(ValueError, match="got shape \\(3,\\)"):
+        DecisionFusionNet(8, 4, prior_offset=[0.0, 0.0, 0.0])
+
+
+def test_a_rebuilt_fold_ensemble_loads_its_saved_prior_offset():
+    trained = build_decision_fold_ensemble(2, 8, 4, residual=True, prior_corrected=True)
+    for member in trained.members:
+        member.prior_offset.copy_(torch.tensor([0.0, -1.0, -2.0, -3.0]))
+    rebuilt = build_decision_fold_ensemble(2, 8, 4, residual=True, prior_corrected=True)
+    rebuilt.load_state_dict(trained.state_dict())
+    inputs = torch.rand(3, 8)
+    assert torch.equal(rebuilt.eval()(inputs), trained.eval()(inputs))
+    without = build_decision_fold_ensemble(2, 8, 4, residual=True)
+    without.load_state_dict({k: v for k, v in trained.state_dict().items() if "offset" not in k})
+    assert torch.allclose(rebuilt(inputs), without.eval()(inputs) - torch.arange(4.0) * -1.0)

@@ -18,7 +18,7 @@ GRID = {
 CHOICE = {"text": "text_tfidf", "image": "image_dcl_clean", "decision_fusion": "m1"}
 
 
-def _card(rule: str = "soft", denoised: bool = True) -> str:
+def _card(rule: str = "soft", denoised: bool = True, prior_correction: float = 1.0) -> str:
     products = pd.DataFrame(
         {"prdtypecode": [10, 10, 10, 40, 40, 50], "split": ["train"] * 4 + ["val"] * 2}
     )
@@ -39,7 +39,7 @@ def _card(rule: str = "soft", denoised: bool = True) -> str:
     return model_card(products, results, CHOICE, validation, CODES,
                       denoising if denoised else None,
                       GRID, options,
-                      image_metrics, Ensemble(rule=rule))  # fmt: skip
+                      image_metrics, Ensemble(rule=rule), prior_correction)  # fmt: skip
 
 
 def test_the_card_has_every_section_in_order():
@@ -73,6 +73,11 @@ def test_data_classes_worst_classes_denoising_and_training_time_are_the_runs():
     assert "| Decision-level Fusion (`m1`) | 90.94 | 90.17 | 80.00 |" in card
     assert "and a soft vote of the members: the class with the highest mean probability." in card
     assert "and a majority vote of the members. After" in _card("majority")
+    assert "- Fusion decisions: each class probability divided by the class's training " in card
+    assert "frequency to the power 1 (`fusion.prior_correction`)" in card
+    assert "- Fusion decisions: each network's most probable class (the paper's)." in _card(
+        prior_correction=0.0
+    )
 
 
 def test_a_run_without_denoising_says_so_instead_of_counting_flags():

@@ -8,6 +8,8 @@ vectors by concatenation, sum after projection, or attention, with a small class
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -23,12 +25,20 @@ class DecisionFusionNet(nn.Module):
     paper's plain networks need its 8,492 validation rows to beat the text model; on a few
     hundred rows (the demo) only the residual form does.
 
+    With a ``prior_offset`` (``τ · log π``, :func:`rakuten_kedro.fusion.decision.prior_offset`)
+    the network's *decisions* (eval mode) subtract it from the logits, dividing each class
+    probability by its training frequency to the power ``τ`` (post-hoc logit adjustment): a
+    cross-entropy fit favours frequent classes, macro-F1 weighs every class alike. Training
+    (train mode) fits the plain logits. The offset is a buffer, saved with the weights.
+
     Args:
         num_inputs: Input width, ``num_classes × number of modalities`` (54 for text + image).
         num_classes: Number of output classes.
         hidden: Hidden width of the 2-layer variant; ``0`` (or ``None``) gives the 1-layer
             ``Linear(num_inputs, num_classes)``.
         residual: Add the product-of-experts logits as a skip connection (see above).
+        prior_offset: ``(num_classes,)`` offset subtracted from the logits in eval mode
+            (``None``: none, and no buffer: the weights of a network without it load as before).
     """
 
     def __init__(
@@ -37,6 +47,7 @@ class DecisionFusionNet(nn.Module):
         num_classes: int = 27,
         hidden: int | None = 0,
         residual: bool = False,
+        prior_offset: Sequence[float] | torch.Tensor | None = None,
     ):
         super().__init__()
         self.num_inputs = num_inputs
@@ -61,14 +72,30 @@ class DecisionFusionNet(nn.Module):
         if self.residual:
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
+        self.register_buffer("prior_offset", _offset(prior_offset, num_classes))
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Returns ``(batch, num_classes)`` logits for ``(batch, num_inputs)`` probabilities."""
+        """Returns ``(batch, num_classes)`` logits for ``(batch, num_inputs)`` probabilities;
+        in eval mode, less the ``prior_offset`` (if any)."""
         logits = self.layers(inputs)
         if self.residual:
             blocks = inputs.reshape(len(inputs), -1, self.num_classes)
             logits = logits + torch.log(blocks.clamp_min(1e-6)).sum(dim=1)
+        if self.prior_offset is not None and not self.training:
+            logits = logits - self.prior_offset
         return logits
+
+
+def _offset(values: Sequence[float] | torch.Tensor | None, num_classes: int) -> torch.Tensor | None:
+    if values is None:
+        return None
+    offset = torch.as_tensor(values, dtype=torch.float32).clone()
+    if offset.shape != (num_classes,) or not torch.isfinite(offset).all():
+        raise ValueError(
+            f"prior_offset must hold {num_classes} finite values (one per class), got shape "
+            f"{tuple(offset.shape)}"
+        )
+    return offset
 
 
 def _classifier(width: int, hidden: int, num_classes: int, dropout: float) -> nn.Module:
@@ -204,6 +231,8 @@ def build_decision_fold_ensemble(
     num_classes: int = 27,
     hidden: int = 0,
     residual: bool = False,
+    *,
+    prior_corrected: bool = False,
 ) -> FoldEnsemble:
     """Rebuilds the (untrained) fold ensemble of a decision-level fusion from its config.
 
@@ -213,10 +242,16 @@ def build_decision_fold_ensemble(
         num_classes: Output width of each network.
         hidden: Hidden width (0 = one layer).
         residual: Whether the networks add the product-of-experts logits.
+        prior_corrected: Whether they have a ``prior_offset`` buffer (its saved values are
+            loaded with the weights).
 
     Returns:
         A ``FoldEnsemble`` of ``DecisionFusionNet``; load a state dict into it.
     """
+    offset = torch.zeros(num_classes) if prior_corrected else None
     return FoldEnsemble(
-        [DecisionFusionNet(num_inputs, num_classes, hidden, residual) for _ in range(num_folds)]
+        [
+            DecisionFusionNet(num_inputs, num_classes, hidden, residual, offset)
+            for _ in range(num_folds)
+        ]
     )

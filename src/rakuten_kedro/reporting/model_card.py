@@ -25,6 +25,18 @@ VOTE_WORDS = {
     "soft": "soft vote of the members: the class with the highest mean probability",
     "majority": "majority vote of the members",
 }
+
+
+def _fusion_decisions(prior_correction: float) -> str:
+    if not prior_correction:
+        return "Fusion decisions: each network's most probable class (the paper's)."
+    return (
+        "Fusion decisions: each class probability divided by the class's training frequency "
+        f"to the power {prior_correction:g} (`fusion.prior_correction`), so that rare classes "
+        "are not handed to frequent ones (macro-F1 weighs every class alike)."
+    )
+
+
 INTENDED_USE = (
     "Suggest the Rakuten France product type code (27 codes) of a new listing from its title, "
     "description and photo, with the top-3 codes and their probabilities. Low-confidence "
@@ -146,6 +158,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
     options: ModelCard,
     image_metrics: Mapping[str, Mapping[str, Any]],
     ensemble: Ensemble,
+    prior_correction: float,
 ) -> str:
     """The model card as Markdown.
 
@@ -161,6 +174,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         options: The ``model_card`` parameters.
         image_metrics: Each image variant's metrics (their ``training`` stages' ``seconds``).
         ensemble: The ``ensemble`` parameters (how the members vote).
+        prior_correction: ``fusion.prior_correction`` (how the fusion networks decide).
 
     Returns:
         The Markdown text.
@@ -192,6 +206,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         ),
         "- Ensemble members:",
         members,
+        f"- {_fusion_decisions(prior_correction)}",
         f"- {_headline_line(headline_choice)}",
         "- Every parameter of the run: the MLflow run's parameters, or `conf/<env>/`.",
         "",

@@ -192,6 +192,7 @@ def test_member_outputs_are_out_of_fold_tables_and_fold_votes(run_outputs):
     model = catalog.load("fusion_a_2layer.fusion_model")
     assert model.build_config["kwargs"] == {
         "num_folds": 4, "num_inputs": 54, "num_classes": 27, "hidden": 6, "residual": True,
+        "prior_corrected": True,
     }  # fmt: skip
     folds = catalog.load("fusion_folds")
     assert sorted(folds["fold"].unique()) == [0, 1, 2, 3]
@@ -232,3 +233,8 @@ def test_fusion_model_saves_and_reloads_with_the_project_dataset(run_outputs, tm
     with torch.no_grad():
         assert torch.allclose(model.eval()(inputs), reloaded(inputs))
     assert reloaded(inputs).shape == (4, 5, 27)
+    # conf/base's prior correction (τ = 1): the offset is log π of the 2-per-class training rows
+    assert reloaded.build_config["metadata"]["prior_correction"] == 1.0
+    assert reloaded.build_config["kwargs"]["prior_corrected"] is True
+    expected = torch.full((27,), float(np.log(3 / (27 * 2 + 27))))
+    assert torch.allclose(reloaded.members[0].prior_offset, expected)

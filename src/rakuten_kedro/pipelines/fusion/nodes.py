@@ -21,6 +21,7 @@ from rakuten_kedro.datasets.torch_model import set_build_config
 from rakuten_kedro.fusion.decision import (
     cross_validate_decision_fusion,
     fold_ensemble,
+    prior_offset,
     stack_probabilities,
 )
 from rakuten_kedro.fusion.feature import cross_validate_feature_fusion
@@ -32,6 +33,7 @@ from rakuten_kedro.tables import (
     predictions_table,
     probs_matrix,
     probs_table,
+    rows_in_split,
     validation_rows,
 )
 from rakuten_kedro.training.cross_validation import CrossValidationResult
@@ -91,13 +93,15 @@ def stack_fusion_inputs(  # noqa: PLR0917 - Kedro passes node inputs positionall
         label_encoding: ``{"codes": [...]}``.
 
     Returns:
-        ``{"codes", "val_row_ids", "val_labels", "val_inputs", "test_row_ids", "test_inputs"}``.
+        ``{"codes", "train_labels", "val_row_ids", "val_labels", "val_inputs", "test_row_ids",
+        "test_inputs"}`` (``train_labels``: the training split's, for the class prior).
     """
     codes = list(label_encoding["codes"])
     val_row_ids, val_labels = validation_rows(products)
     test_row_ids = text_test_probs["row_id"].to_numpy(dtype=np.int64)
     return {
         "codes": codes,
+        "train_labels": rows_in_split(products, "train")["label"].to_numpy(dtype=np.int64),
         "val_row_ids": val_row_ids,
         "val_labels": val_labels,
         "val_inputs": stack_probabilities(
@@ -143,6 +147,7 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
     network: FusionNetwork,
     cross_validation: CrossValidation,
     training: FusionTraining,
+    prior_correction: float,
     checkpoints: Path,
     *,
     member: str,
@@ -156,6 +161,8 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
             learn a correction on top of the product-of-experts fusion).
         cross_validation: ``fusion.cross_validation`` (``epoch_selection``).
         training: ``fusion.training`` (``epochs``, ``lr``, ``batch_size``, …).
+        prior_correction: ``fusion.prior_correction`` (``τ``: the networks' decisions divide
+            each class probability by its training frequency to the power ``τ``).
         checkpoints: The checkpoint root (the fold networks are kept in ``<member>/``).
         member: The ensemble member (namespace) name.
 
@@ -165,6 +172,7 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
     """
     folds = _folds_for(fusion_folds, fusion_inputs["val_row_ids"])
     num_classes = len(fusion_inputs["codes"])
+    offset = prior_offset(fusion_inputs["train_labels"], num_classes, prior_correction)
     result = cross_validate_decision_fusion(
         fusion_inputs["val_inputs"],
         fusion_inputs["val_labels"],
@@ -175,16 +183,22 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
         epoch_selection=cross_validation.epoch_selection,
         name=member,
         checkpoint_dir=Path(checkpoints) / member,
+        decision_offset=offset,
     )
     model = set_build_config(
         fold_ensemble(result),
         "decision_fold_ensemble",
-        metadata={"codes": fusion_inputs["codes"], "fold_best_epochs": result.best_epochs},
+        metadata={
+            "codes": fusion_inputs["codes"],
+            "fold_best_epochs": result.best_epochs,
+            "prior_correction": prior_correction,
+        },
         num_folds=len(result.models),
         num_inputs=int(fusion_inputs["val_inputs"].shape[1]),
         num_classes=num_classes,
         hidden=network.hidden,
         residual=network.residual,
+        prior_corrected=offset is not None,
     )
     return (model, *_scored(result, fusion_inputs))
 

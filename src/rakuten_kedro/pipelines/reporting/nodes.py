@@ -152,6 +152,7 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     grid: dict[str, Any],
     options: ModelCard,
     ensemble: Ensemble,
+    prior_correction: float,
     denoising_metrics: dict[str, Any] | None = None,
     **image_metrics: dict[str, Any],
 ) -> str:
@@ -166,6 +167,7 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
         grid: The ``grid`` parameters.
         options: The ``model_card`` parameters.
         ensemble: The ``ensemble`` parameters (the card names the vote).
+        prior_correction: ``fusion.prior_correction`` (the card names the fusions' decisions).
         denoising_metrics: The denoising pipeline's metrics (None: the grid does not denoise).
         **image_metrics: Image variant name -> its metrics (training stages' times).
 
@@ -174,5 +176,5 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     """
     return model_card(
         products, results, headline_choice, validation_predictions, list(label_encoding["codes"]),
-        denoising_metrics, grid, options, image_metrics, ensemble,
+        denoising_metrics, grid, options, image_metrics, ensemble, prior_correction,
     )  # fmt: skip
