@@ -33,9 +33,7 @@ import numpy as np
 import torch
 import yaml
 from accuracy import (
-    CLEAN_LABEL_SETTINGS,
     CONFIGS,
-    SETTINGS,
     Rows,
     RunConfig,
     Setting,
@@ -44,11 +42,12 @@ from accuracy import (
     method_path,
     run_folder,
     save_method,
+    selected,
     training_seed,
 )
 from common import parameters
 
-from rakuten_kedro.config import Ensemble, Fusion, FusionTraining
+from rakuten_kedro.config import Ensemble, Fusion
 from rakuten_kedro.config_loader import merged
 from rakuten_kedro.fusion.decision import (
     cross_validate_decision_fusion,
@@ -56,6 +55,7 @@ from rakuten_kedro.fusion.decision import (
     stack_probabilities,
 )
 from rakuten_kedro.fusion.vote import ensemble_vote, vote_from_probs
+from rakuten_kedro.training.cross_validation import CrossValidationResult
 from rakuten_kedro.training.folds import assign_folds
 
 torch.set_num_threads(1)
@@ -75,6 +75,31 @@ def config_parameters(config: RunConfig, overrides: dict[str, Any]) -> dict[str,
     return values
 
 
+def fusion_folds(val_labels: np.ndarray, fusion: Fusion, seed: int) -> np.ndarray:
+    """The validation rows' folds of a run with ``seed`` (``assign_fusion_folds``'s)."""
+    return assign_folds(
+        val_labels, fusion.cross_validation.n_folds, seed, rows="validation rows",
+        setting="fusion.cross_validation.n_folds",
+    )  # fmt: skip
+
+
+def fit_member(
+    text: dict[str, np.ndarray], image: dict[str, np.ndarray], val_labels: np.ndarray,
+    folds: np.ndarray, *, fusion: Fusion, network: str, seed: int, name: str,
+    offset: np.ndarray | None = None,
+) -> CrossValidationResult:  # fmt: skip
+    """One decision-fusion member fitted on stored text and image ``val_probs``/``test_probs``
+    as the fusion pipeline fits it in a run with ``seed`` (``offset``: its prior correction)."""
+    return cross_validate_decision_fusion(
+        stack_probabilities([text["val_probs"], image["val_probs"]]), val_labels, folds,
+        num_classes=text["val_probs"].shape[1], network=fusion.networks[network],
+        training=fusion.training.model_copy(update={"seed": seed}),
+        epoch_selection=fusion.cross_validation.epoch_selection,
+        test_inputs=stack_probabilities([text["test_probs"], image["test_probs"]]),
+        name=name, decision_offset=offset,
+    )  # fmt: skip
+
+
 def refit_run(
     rows: Rows, stored: dict[str, dict[str, np.ndarray]], config: str, values: dict[str, Any],
     seed_index: int,
@@ -82,21 +107,14 @@ def refit_run(
     """``<config>.<member>`` and ``<config>.ensemble`` arrays of one run, refitted."""
     fusion = Fusion.parse(values["fusion"])
     seed = training_seed(seed_index)  # the run's `--params seed=…`: folds and fold networks
-    folds = assign_folds(
-        rows.val_labels, fusion.cross_validation.n_folds, seed, rows="validation rows",
-        setting="fusion.cross_validation.n_folds",
-    )  # fmt: skip
+    folds = fusion_folds(rows.val_labels, fusion, seed)
     offset = prior_offset(rows.train_given, len(rows.codes), fusion.prior_correction)
-    training = FusionTraining.parse({**values["fusion"]["training"], "seed": seed})
     out: dict[str, dict[str, np.ndarray]] = {}
     for member in values["grid"]["members"]:
-        text, image = stored[f"{config}.{member['text']}"], stored[f"{config}.{member['image']}"]
-        result = cross_validate_decision_fusion(
-            stack_probabilities([text["val_probs"], image["val_probs"]]), rows.val_labels, folds,
-            num_classes=len(rows.codes), network=fusion.networks[member["network"]],
-            training=training, epoch_selection=fusion.cross_validation.epoch_selection,
-            test_inputs=stack_probabilities([text["test_probs"], image["test_probs"]]),
-            name=member["name"], decision_offset=offset,
+        result = fit_member(
+            stored[f"{config}.{member['text']}"], stored[f"{config}.{member['image']}"],
+            rows.val_labels, folds, fusion=fusion, network=member["network"], seed=seed,
+            name=member["name"], offset=offset,
         )  # fmt: skip
         out[f"{config}.{member['name']}"] = {
             "val_probs": result.oof_probs.astype(np.float32),
@@ -142,6 +160,30 @@ def move_aside(setting: Setting, seed_index: int, method: str, keep_as: str | No
     shutil.move(path, target)
 
 
+def check(label: str, refitted: dict[str, Any], stored: dict[str, Any]) -> None:
+    """Stops unless the refit reproduced the stored run bit for bit."""
+    wrong = differences(refitted, stored)
+    if wrong:
+        raise SystemExit(f"{label}: not bit-identical to the kedro run: {wrong}")
+    print(f"{label}: bit-identical ({len(refitted)} methods)", flush=True)
+
+
+def store(
+    setting: Setting, seed_index: int, config: str, refitted: dict[str, Any],
+    stored: dict[str, Any], *, keep_as: str | None,
+) -> None:  # fmt: skip
+    """Stores the refit as ``<config>.*``; the replaced outputs move aside (:func:`move_aside`)
+    and, with ``keep_as``, the methods the refit leaves alone are copied to the kept run too."""
+    if keep_as:
+        for method in set(stored) - set(refitted):
+            if method.startswith(f"{config}."):
+                rest = method.split(".", 1)[1]
+                save_method(setting, seed_index, f"{config}_{keep_as}.{rest}", **stored[method])
+    for method, arrays in refitted.items():
+        move_aside(setting, seed_index, method, keep_as)
+        save_method(setting, seed_index, method, **arrays)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["check", "refit"])
@@ -154,11 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep-as", help="refit: suffix of the configuration keeping the old runs")
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.params.split(",") if item)
-    known = {s.name: s for s in (*SETTINGS, *CLEAN_LABEL_SETTINGS)}
-    settings = [known[n] for n in args.settings.split(",")] if args.settings else known.values()
     for name in args.configs.split(","):
         values = config_parameters(CONFIGS[name], overrides)
-        for setting in settings:
+        for setting in selected(args.settings):
             rows = load_rows(setting)
             for seed_index in range(args.seeds):
                 stored = load_methods(setting, seed_index) if rows else {}
@@ -167,21 +207,10 @@ def main(argv: list[str] | None = None) -> None:
                 refitted = refit_run(rows, stored, name, values, seed_index)
                 label = f"{setting.name} seed{seed_index} {name}"
                 if args.command == "check":
-                    wrong = differences(refitted, stored)
-                    if wrong:
-                        raise SystemExit(f"{label}: not bit-identical to the kedro run: {wrong}")
-                    print(f"{label}: bit-identical ({len(refitted)} methods)", flush=True)
-                    continue
-                if args.keep_as:  # what the refit leaves alone belongs to the kept run too
-                    for method in set(stored) - set(refitted):
-                        if method.startswith(f"{name}."):
-                            rest = method.split(".", 1)[1]
-                            save_method(setting, seed_index, f"{name}_{args.keep_as}.{rest}",
-                                        **stored[method])  # fmt: skip
-                for method, arrays in refitted.items():
-                    move_aside(setting, seed_index, method, args.keep_as)
-                    save_method(setting, seed_index, method, **arrays)
-                print(f"{label}: refitted ({len(refitted)} methods)", flush=True)
+                    check(label, refitted, stored)
+                else:
+                    store(setting, seed_index, name, refitted, stored, keep_as=args.keep_as)
+                    print(f"{label}: refitted ({len(refitted)} methods)", flush=True)
 
 
 if __name__ == "__main__":

@@ -46,16 +46,15 @@ from accuracy import (
 from accuracy_methods import TFIDF, flags_and_drops, paper_image_oof, tfidf_oof
 from accuracy_report import _interval, _paired, bootstrap_f1, macro_f1, resampling_weights
 from common import params
+from fusion_refit import fit_member, fusion_folds
 
-from rakuten_kedro.config import FusionNetwork, FusionTraining, TfidfModel
+from rakuten_kedro.config import Fusion, TfidfModel
 from rakuten_kedro.demo.generator import LABEL_NOISE_FILE
-from rakuten_kedro.fusion.decision import cross_validate_decision_fusion, stack_probabilities
 from rakuten_kedro.text.tfidf import (
     build_tfidf_classifier,
     product_documents,
     tfidf_probabilities,
 )
-from rakuten_kedro.training.folds import assign_folds
 from rakuten_kedro.vision.denoise import fuse_probabilities
 
 torch.set_num_threads(1)
@@ -133,16 +132,11 @@ def run_seed(setting: Setting, seed_index: int) -> dict[str, dict[str, np.ndarra
 
 def fuse(val_probs, test_probs, image: dict[str, np.ndarray], val_labels, seed) -> np.ndarray:
     """The default run's 1-layer member on these text probabilities: its fold networks' mean."""
-    folds = assign_folds(
-        val_labels, FUSION["cross_validation"]["n_folds"], seed, rows="val", setting="n_folds"
-    )
-    result = cross_validate_decision_fusion(
-        stack_probabilities([val_probs, image["val_probs"]]), val_labels, folds,
-        num_classes=val_probs.shape[1],
-        network=FusionNetwork(**FUSION["networks"]["one_layer"]),
-        training=FusionTraining(**{**FUSION["training"], "seed": seed}),
-        epoch_selection=FUSION["cross_validation"]["epoch_selection"],
-        test_inputs=stack_probabilities([test_probs, image["test_probs"]]), name="label_noise",
+    fusion = Fusion.parse(FUSION)
+    result = fit_member(
+        {"val_probs": val_probs, "test_probs": test_probs}, image, val_labels,
+        fusion_folds(val_labels, fusion, seed), fusion=fusion, network="one_layer", seed=seed,
+        name="label_noise",
     )  # fmt: skip
     return result.test_probs.mean(axis=0)
 
