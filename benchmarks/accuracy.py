@@ -405,7 +405,9 @@ CONFIGS: dict[str, RunConfig] = {
         # `--env quality`: the default trained with 3 seeds, 6 members.
         RunConfig("quality", env="quality"),
         # The default with its fusions' decisions uncorrected for the class prior (as before).
-        RunConfig("default_no_prior_correction", params=(("fusion.prior_correction", "0.0"),)),
+        RunConfig(
+            "default_no_prior_correction", params=(("fusion.decisions.prior_correction", "0.0"),)
+        ),
         # The default with its image model on every row: no denoising (the default before that).
         RunConfig("default_all_rows", conf=(("parameters_grid.yml", ALL_ROWS_GRID),)),
         # `--env paper` with the fused denoising option, every flagged row dropped: what the

@@ -593,7 +593,7 @@ HEADLINE_METHODS: dict[str, str] = {
     "model trained on the rows fused denoising keeps, no DCL; fusion decisions divided by the "
     "class prior)",
     "default_no_prior_correction.ensemble": "the same with the fusions' plain decisions "
-    "(`fusion.prior_correction: 0`, the default before)",
+    "(`fusion.decisions.prior_correction: 0`, the default before)",
     "default_all_rows.ensemble": "the default run with its image model on every row (no denoising)",
     "quality.ensemble": "**quality preset** (`--env quality`: the default × 3 seeds)",
     "paper.ensemble": "**paper's components at CPU scale** (`--env paper`: soft vote of 5 members)",

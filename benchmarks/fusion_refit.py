@@ -1,7 +1,7 @@
 """Refit the fusion stage of stored accuracy-benchmark runs under the project's fusion parameters.
 
 A change that touches only the decision-level fusion networks and the vote (``fusion.*``,
-``ensemble.*``; e.g. ``fusion.prior_correction``) leaves every text and image model of a
+``ensemble.*``; e.g. ``fusion.decisions.prior_correction``) leaves every text and image model of a
 ``kedro run`` as it was. This refits each configuration's fusion members and ensemble from the
 run's stored text and image probabilities (``accuracy.py``'s store) the way the fusion and
 ensemble pipelines fit them: the same folds, seeds, networks and vote, in seconds per run
@@ -18,7 +18,7 @@ instead of minutes.
 ::
 
     RAKUTEN_ACCURACY_SCRATCH=… python benchmarks/fusion_refit.py check --configs default \\
-        --params fusion.prior_correction=0.0
+        --params fusion.decisions.prior_correction=0.0
     RAKUTEN_ACCURACY_SCRATCH=… python benchmarks/fusion_refit.py refit --configs default \\
         --keep-as no_prior_correction
 """
@@ -108,7 +108,7 @@ def refit_run(
     fusion = Fusion.parse(values["fusion"])
     seed = training_seed(seed_index)  # the run's `--params seed=…`: folds and fold networks
     folds = fusion_folds(rows.val_labels, fusion, seed)
-    offset = prior_offset(rows.train_given, len(rows.codes), fusion.prior_correction)
+    offset = prior_offset(rows.train_given, len(rows.codes), fusion.decisions.prior_correction)
     out: dict[str, dict[str, np.ndarray]] = {}
     for member in values["grid"]["members"]:
         result = fit_member(

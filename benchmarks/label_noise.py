@@ -5,8 +5,8 @@ default_all_rows,paper`` first; the paper run's image out-of-fold probabilities 
 on each setting and seed, retrains one decision-fusion member of the default run without
 denoising (``default_all_rows``), TF-IDF text × its plain image model on every row, through the
 1-layer residual fusion network on the validation split (its plain decisions: no
-``fusion.prior_correction``, as measured before the default had one), changing one thing at a
-time:
+``fusion.decisions.prior_correction``, as measured before the default had one), changing one
+thing at a time:
 
 * the TF-IDF's training labels: the given (flipped) ones, the generator's true ones, or the
   given ones treated with the flags of fused (TF-IDF × image) out-of-fold probabilities, as

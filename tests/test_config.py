@@ -75,11 +75,22 @@ def test_every_block_the_pipelines_read_is_checked_at_once_naming_the_files(tmp_
     for env in ("base", "local"):
         (conf / env).mkdir()
     (conf / "local" / "parameters_mine.yml").write_text(
-        yaml.safe_dump({"text_transformr": {}, "fusion": {"training": {"epoch": 3}}})
+        yaml.safe_dump(
+            {
+                "text_transformr": {},
+                "fusion": {
+                    "training": {"epoch": 3},
+                    "decisions": {"prior_correction": 2},
+                    "prior_correction": 1,  # the key's former place
+                },
+            }
+        )
     )
     parameters = {**yaml.safe_load((CONF / "base/parameters_fusion.yml").read_text())}
     parameters["text_transformr"] = {}
     parameters["fusion"]["training"]["epoch"] = 3
+    parameters["fusion"]["decisions"]["prior_correction"] = 2
+    parameters["fusion"]["prior_correction"] = 1
     parameters["fusion"]["training"]["seed"] = 2020
     parameters["fusion"]["cross_validation"]["seed"] = 2020
     pipeline = build_pipelines(load_grid("local", CONF))["fusion"]
@@ -95,6 +106,10 @@ def test_every_block_the_pipelines_read_is_checked_at_once_naming_the_files(tmp_
     assert f"fusion.training.epoch: unknown key (did you mean 'epochs'?)  ({conf}/local/" in (
         message
     )
+    assert "fusion.decisions.prior_correction: 2: Input should be less than or equal to 1" in (
+        message
+    )  # a scalar of a block is checked before the run too
+    assert "fusion.prior_correction: unknown key" in message  # beside the parts nodes read
     assert "feature_fusion: missing key" not in message  # a block is named once per problem
 
 

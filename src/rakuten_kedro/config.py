@@ -367,13 +367,21 @@ class Stacking(Config):
     max_iter: int = Field(ge=1)
 
 
+class FusionDecisions(Config):
+    """``fusion.decisions``: how the decision-level fusion networks decide."""
+
+    #: τ: each class probability is divided by the class's training frequency to the power τ
+    #: (``fusion.decision.prior_offset``); 0 is the paper's argmax.
+    prior_correction: float = Field(ge=0, le=1)
+
+
 class Fusion(Config):
     """``fusion``."""
 
     cross_validation: CrossValidation
     training: FusionTraining
     networks: dict[str, FusionNetwork]
-    prior_correction: float = Field(ge=0, le=1)
+    decisions: FusionDecisions
     stacking: Stacking
 
 
@@ -492,6 +500,12 @@ FIXED_BLOCKS = frozenset(
 )  # fmt: skip
 
 
+#: Blocks whose nodes read only parts (``params:fusion.training``, …): checked whole as well
+#: when a node reads any part, so that a key beside those parts (a typo, a renamed key such as
+#: the former ``fusion.prior_correction``) is refused rather than silently ignored.
+BLOCKS_READ_IN_PARTS: dict[str, type[Config]] = {"fusion": Fusion, "preprocessing": Preprocessing}
+
+
 def node_parameters(func: Callable[..., Any], inputs: list[str]) -> dict[str, type[Config]]:
     """The ``params:`` inputs of a node whose function parameter is a config, with it.
 
@@ -605,18 +619,28 @@ def check_parameters(
         for name in load("parameters")
         if name not in blocks
     ]
+    read: set[str] = set()
     for node in pipeline.nodes:
+        read |= {name.removeprefix("params:") for name in node.inputs if name.startswith("params:")}
         for dataset, config in node_parameters(node.func, node.inputs).items():
-            block = dataset.removeprefix("params:")
-            try:
-                config.parse(load(dataset), block)
-            except ConfigError as error:
-                problems += error.problems
-            except (KeyError, TypeError):
-                problems.append(Problem(block, "missing parameter block"))
+            problems += _parse_problems(config, load, dataset.removeprefix("params:"))
+    for block, config in BLOCKS_READ_IN_PARTS.items():
+        if any(name.startswith(f"{block}.") for name in read):
+            problems += _parse_problems(config, load, block)
     if problems:
         located = [_located(problem, files, runtime_params or {}) for problem in _unique(problems)]
         raise ConfigError(located, "the parameters do not fit what the pipelines read; nothing ran")
+
+
+def _parse_problems(config: type[Config], load: Callable[[str], Any], block: str) -> list[Problem]:
+    """What is wrong with the ``params:<block>`` dataset as ``config`` (nothing: ``[]``)."""
+    try:
+        config.parse(load(f"params:{block}"), block)
+    except ConfigError as error:
+        return list(error.problems)
+    except (KeyError, TypeError):
+        return [Problem(block, "missing parameter block")]
+    return []
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -22,7 +22,7 @@ def test_the_configurations_are_the_default_run_and_the_projects_environments():
         "paper_fused_denoising": (
             "paper", {"denoising.probabilities": "image_and_text", "denoising.drop_fraction": "1.0"}
         ),
-        "default_no_prior_correction": (None, {"fusion.prior_correction": "0.0"}),
+        "default_no_prior_correction": (None, {"fusion.decisions.prior_correction": "0.0"}),
         "default_all_rows": (None, {}),
         "default_denoised_both": (None, {}),
     }  # fmt: skip
@@ -34,10 +34,11 @@ def test_a_fusion_refit_reads_the_parameters_its_configuration_runs_with():
     members = fusion_refit.config_parameters(accuracy.CONFIGS["default_all_rows"], {})["grid"]
     assert [m["image"] for m in members["members"]] == ["image_plain_noisy"] * 2  # its grid
     plain = fusion_refit.config_parameters(accuracy.CONFIGS["default_no_prior_correction"], {})
-    assert plain["fusion"]["prior_correction"] == 0.0  # its --params
+    assert plain["fusion"]["decisions"]["prior_correction"] == 0.0  # its --params
     assert plain["fusion"]["training"]["epochs"] == 40  # the rest: conf/base's
     paper = fusion_refit.config_parameters(accuracy.CONFIGS["paper"], {"ensemble.rule": "majority"})
-    assert paper["fusion"]["prior_correction"] == 0.0 and paper["ensemble"]["rule"] == "majority"
+    assert paper["fusion"]["decisions"]["prior_correction"] == 0.0
+    assert paper["ensemble"]["rule"] == "majority"
     assert len(paper["grid"]["members"]) == 5
 
 

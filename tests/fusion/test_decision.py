@@ -122,7 +122,7 @@ def test_prior_offset_is_tau_times_the_log_of_the_smoothed_training_frequency():
     np.testing.assert_allclose(prior_offset(labels, 3, 1.0), np.log([4 / 7, 2 / 7, 1 / 7]), 1e-6)
     np.testing.assert_allclose(prior_offset(labels, 3, 0.5), 0.5 * np.log([4 / 7, 2 / 7, 1 / 7]))
     assert prior_offset(labels, 3, 0.0) is None  # no correction: the networks carry no offset
-    with pytest.raises(ValueError, match=r"fusion.prior_correction must be in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"prior_correction must be in \[0, 1\], got 1.5"):
         prior_offset(labels, 3, 1.5)
     with pytest.raises(ValueError, match="training labels go up to 3, beyond 3 classes"):
         prior_offset(np.array([0, 3]), 3, 1.0)

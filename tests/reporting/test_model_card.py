@@ -74,7 +74,7 @@ def test_data_classes_worst_classes_denoising_and_training_time_are_the_runs():
     assert "and a soft vote of the members: the class with the highest mean probability." in card
     assert "and a majority vote of the members. After" in _card("majority")
     assert "- Fusion decisions: each class probability divided by the class's training " in card
-    assert "frequency to the power 1 (`fusion.prior_correction`)" in card
+    assert "frequency to the power 1 (`fusion.decisions.prior_correction`)" in card
     assert "- Fusion decisions: each network's most probable class (the paper's)." in _card(
         prior_correction=0.0
     )

@@ -3,9 +3,9 @@
 Inputs are the 27 text + 27 image probabilities of each validation product (54 values); the
 network is ``DecisionFusionNet`` (1 layer, or 2 with a hidden width of 6 in the paper), trained
 out-of-fold on the validation split with Adam, lr 0.01, 40 epochs, keeping each fold's
-best-macro-F1 epoch; the K fold networks vote on the test rows. With ``fusion.prior_correction``
-``τ`` > 0 (not the paper's) their decisions divide each class probability by its training
-frequency to the power ``τ`` (:func:`prior_offset`).
+best-macro-F1 epoch; the K fold networks vote on the test rows. With
+``fusion.decisions.prior_correction`` ``τ`` > 0 (not the paper's) their decisions divide each
+class probability by its training frequency to the power ``τ`` (:func:`prior_offset`).
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ def prior_offset(
     Args:
         train_labels: Label index of every training-split product.
         num_classes: Number of classes.
-        correction: ``τ`` (``fusion.prior_correction``), in [0, 1].
+        correction: ``τ`` (``fusion.decisions.prior_correction``), in [0, 1].
 
     Returns:
         ``(num_classes,)`` float32 offset, or ``None`` for ``τ`` = 0 (no correction).
     """
     if not 0 <= correction <= 1:
-        raise ValueError(f"fusion.prior_correction must be in [0, 1], got {correction}")
+        raise ValueError(f"fusion.decisions.prior_correction must be in [0, 1], got {correction}")
     if correction == 0:
         return None
     counts = np.bincount(np.asarray(train_labels, dtype=np.int64), minlength=num_classes)

@@ -32,8 +32,8 @@ def _fusion_decisions(prior_correction: float) -> str:
         return "Fusion decisions: each network's most probable class (the paper's)."
     return (
         "Fusion decisions: each class probability divided by the class's training frequency "
-        f"to the power {prior_correction:g} (`fusion.prior_correction`), so that rare classes "
-        "are not handed to frequent ones (macro-F1 weighs every class alike)."
+        f"to the power {prior_correction:g} (`fusion.decisions.prior_correction`), so that rare "
+        "classes are not handed to frequent ones (macro-F1 weighs every class alike)."
     )
 
 
@@ -174,7 +174,7 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         options: The ``model_card`` parameters.
         image_metrics: Each image variant's metrics (their ``training`` stages' ``seconds``).
         ensemble: The ``ensemble`` parameters (how the members vote).
-        prior_correction: ``fusion.prior_correction`` (how the fusion networks decide).
+        prior_correction: ``fusion.decisions.prior_correction`` (how the fusion networks decide).
 
     Returns:
         The Markdown text.

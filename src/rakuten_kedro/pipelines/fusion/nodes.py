@@ -12,6 +12,7 @@ import torch
 from rakuten_kedro.config import (
     CrossValidation,
     FeatureFusion,
+    FusionDecisions,
     FusionNetwork,
     FusionTraining,
     Stacking,
@@ -147,7 +148,7 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
     network: FusionNetwork,
     cross_validation: CrossValidation,
     training: FusionTraining,
-    prior_correction: float,
+    decisions: FusionDecisions,
     checkpoints: Path,
     *,
     member: str,
@@ -161,8 +162,8 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
             learn a correction on top of the product-of-experts fusion).
         cross_validation: ``fusion.cross_validation`` (``epoch_selection``).
         training: ``fusion.training`` (``epochs``, ``lr``, ``batch_size``, …).
-        prior_correction: ``fusion.prior_correction`` (``τ``: the networks' decisions divide
-            each class probability by its training frequency to the power ``τ``).
+        decisions: ``fusion.decisions`` (``prior_correction`` τ: the networks' decisions divide
+            each class probability by its training frequency to the power τ).
         checkpoints: The checkpoint root (the fold networks are kept in ``<member>/``).
         member: The ensemble member (namespace) name.
 
@@ -172,7 +173,8 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
     """
     folds = _folds_for(fusion_folds, fusion_inputs["val_row_ids"])
     num_classes = len(fusion_inputs["codes"])
-    offset = prior_offset(fusion_inputs["train_labels"], num_classes, prior_correction)
+    correction = decisions.prior_correction
+    offset = prior_offset(fusion_inputs["train_labels"], num_classes, correction)
     result = cross_validate_decision_fusion(
         fusion_inputs["val_inputs"],
         fusion_inputs["val_labels"],
@@ -191,7 +193,7 @@ def train_decision_fusion(  # noqa: PLR0917 - Kedro passes node inputs positiona
         metadata={
             "codes": fusion_inputs["codes"],
             "fold_best_epochs": result.best_epochs,
-            "prior_correction": prior_correction,
+            "prior_correction": correction,
         },
         num_folds=len(result.models),
         num_inputs=int(fusion_inputs["val_inputs"].shape[1]),

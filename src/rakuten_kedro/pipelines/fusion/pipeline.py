@@ -73,7 +73,7 @@ def decision_fusion_pipeline(member: EnsembleMember) -> Pipeline:
                     "params:network",
                     "params:fusion.cross_validation",
                     "params:fusion.training",
-                    "params:fusion.prior_correction",
+                    "params:fusion.decisions",
                     "checkpoints",
                 ],
                 outputs=["fusion_model", "val_probs", "metrics"],
@@ -95,7 +95,7 @@ def decision_fusion_pipeline(member: EnsembleMember) -> Pipeline:
             "params:network": f"params:fusion.networks.{member.network}",
             "params:fusion.cross_validation": "params:fusion.cross_validation",
             "params:fusion.training": "params:fusion.training",
-            "params:fusion.prior_correction": "params:fusion.prior_correction",
+            "params:fusion.decisions": "params:fusion.decisions",
         },
     )
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rakuten_kedro.config import Ensemble, ModelCard, parses_params
+from rakuten_kedro.config import Ensemble, FusionDecisions, ModelCard, parses_params
 from rakuten_kedro.reporting.figures import (
     confusion_matrix_figure,
     methods_bar_chart,
@@ -152,7 +152,7 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     grid: dict[str, Any],
     options: ModelCard,
     ensemble: Ensemble,
-    prior_correction: float,
+    decisions: FusionDecisions,
     denoising_metrics: dict[str, Any] | None = None,
     **image_metrics: dict[str, Any],
 ) -> str:
@@ -167,7 +167,7 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
         grid: The ``grid`` parameters.
         options: The ``model_card`` parameters.
         ensemble: The ``ensemble`` parameters (the card names the vote).
-        prior_correction: ``fusion.prior_correction`` (the card names the fusions' decisions).
+        decisions: ``fusion.decisions`` (the card names how the fusions decide).
         denoising_metrics: The denoising pipeline's metrics (None: the grid does not denoise).
         **image_metrics: Image variant name -> its metrics (training stages' times).
 
@@ -176,5 +176,5 @@ def write_model_card(  # noqa: PLR0917 - Kedro passes node inputs positionally
     """
     return model_card(
         products, results, headline_choice, validation_predictions, list(label_encoding["codes"]),
-        denoising_metrics, grid, options, image_metrics, ensemble, prior_correction,
+        denoising_metrics, grid, options, image_metrics, ensemble, decisions.prior_correction,
     )  # fmt: skip

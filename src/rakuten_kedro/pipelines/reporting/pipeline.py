@@ -92,7 +92,7 @@ def create_pipeline(grid: Grid) -> Pipeline:
                     "grid": "params:grid",
                     "options": "params:model_card",
                     "ensemble": "params:ensemble",
-                    "prior_correction": "params:fusion.prior_correction",
+                    "decisions": "params:fusion.decisions",
                     **({"denoising_metrics": "denoising_metrics"} if grid.uses_denoising else {}),
                     **{image.name: f"{image.name}.metrics" for image in grid.image},
                 },
