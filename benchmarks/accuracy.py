@@ -395,6 +395,38 @@ grid:
     - {name: fusion_tfidf_clean_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
 """  # noqa: E501
 
+#: The candidate ``default_text_denoised``'s grid: the default's, its text variants also
+#: learning from the rows denoising keeps.
+TEXT_DENOISED_GRID = """\
+grid:
+  text:
+    - {name: text_transformer, kind: transformer, training_ids: denoised}
+    - {name: text_tfidf, kind: tfidf, training_ids: denoised}
+"""
+
+#: The candidate ``default_four_members``: the default's two members, and the same two text
+#: models trained on the rows denoising keeps, fused with the same image model (four members).
+FOUR_MEMBERS_GRID = """\
+grid:
+  text:
+    - {name: text_transformer, kind: transformer, training_ids: all}
+    - {name: text_tfidf, kind: tfidf, training_ids: all}
+    - {name: text_transformer_denoised, kind: transformer, training_ids: denoised}
+    - {name: text_tfidf_denoised, kind: tfidf, training_ids: denoised}
+  members:
+    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
+    - {name: fusion_transformer_denoised_2layer, text: text_transformer_denoised, image: image_plain_clean, network: two_layer}
+    - {name: fusion_tfidf_denoised_1layer, text: text_tfidf_denoised, image: image_plain_clean, network: one_layer}
+"""  # noqa: E501
+#: Its text variants' blocks: the default's.
+FOUR_MEMBERS_TEXT = """\
+text_transformer_denoised:
+  extends: text_transformer
+text_tfidf_denoised:
+  extends: text_tfidf
+"""
+
 CONFIGS: dict[str, RunConfig] = {
     config.name: config
     for config in (
@@ -420,6 +452,21 @@ CONFIGS: dict[str, RunConfig] = {
                 ("denoising.drop_fraction", "1.0"),
             ),
         ),  # fmt: skip
+        # Candidate: the text models on the rows denoising keeps too, and denoising keeps a
+        # flagged row unless its prior-corrected margin is at least 6 nats.
+        RunConfig(
+            "default_text_denoised",
+            conf=(("parameters_grid.yml", TEXT_DENOISED_GRID),),
+            params=(("denoising.drop_margin", "6.0"),),
+        ),
+        # Candidate: four members, each text model trained on every row and on the kept rows.
+        RunConfig(
+            "default_four_members",
+            conf=(
+                ("parameters_grid.yml", FOUR_MEMBERS_GRID),
+                ("parameters_text_model.yml", FOUR_MEMBERS_TEXT),
+            ),
+        ),
         # Candidate: both image models, each fused with each text model (four members).
         RunConfig(
             "default_denoised_both", conf=(("parameters_grid.yml", DENOISED_AND_NOISY_GRID),)

@@ -20,7 +20,10 @@ NETWORKS = {"fusion": {"networks": {"one_layer": {}, "two_layer": {}}}}
 
 def grid_parameters(**changes) -> dict:
     grid = {
-        "text": [{"name": "text_a", "kind": "transformer"}, {"name": "text_b", "kind": "tfidf"}],
+        "text": [
+            {"name": "text_a", "kind": "transformer", "training_ids": "all"},
+            {"name": "text_b", "kind": "tfidf", "training_ids": "all"},
+        ],
         "image": [{"name": "image_a", "training_ids": "all", "dcl": False}],
         "members": [
             {"name": "m1", "text": "text_a", "image": "image_a", "network": "two_layer"},
@@ -58,6 +61,11 @@ def test_a_grid_parses_with_its_cross_references():
         ({"text": [{"name": "text_a", "kind": "bert"}]}, r"grid.text\[0\] \(text_a\): kind must"),
         ({"text": [{"name": "bert", "kind": "tfidf"}]}, r"text variant names start with 'text_'"),
         ({"image": [{"name": "image_a", "training_ids": "all"}]}, "dcl must be true or false"),
+        (
+            {"text": [{"name": "text_a", "kind": "tfidf"}]},
+            r"grid.text\[0\] \(text_a\): training_ids must be one of \('denoised', 'all'\), "
+            "not None",
+        ),
         (
             {
                 "members": [
@@ -145,6 +153,28 @@ def test_a_grid_without_a_denoised_image_variant_runs_no_denoising():
     default_nodes = {node.name for node in pipelines["__default__"].nodes}
     denoising_nodes = {node.name for node in pipelines["denoising"].nodes}
     assert denoising_nodes and not denoising_nodes & default_nodes
+
+
+def test_a_text_variant_on_denoised_ids_brings_denoising_into_the_run():
+    text = [
+        {"name": "text_a", "kind": "transformer", "training_ids": "denoised"},
+        {"name": "text_b", "kind": "tfidf", "training_ids": "all"},
+    ]
+    grid = parse_grid(grid_parameters(text=text))  # the image variant learns from every row
+    assert grid.uses_denoising
+    assert [v.training_ids_dataset for v in grid.text] == ["clean_training_ids", "all_training_ids"]
+    pipelines = build_pipelines(grid)
+    default_nodes = {node.name for node in pipelines["__default__"].nodes}
+    assert {node.name for node in pipelines["denoising"].nodes} <= default_nodes
+    trains_text_a = next(
+        n for n in pipelines["text_model"].nodes if n.name == "text_a.train_text_transformer_node"
+    )
+    assert trains_text_a.inputs[0] == "text_a.training_products"
+    selects = next(
+        n for n in pipelines["text_model"].nodes if n.name == "text_a.keep_training_rows_node"
+    )
+    assert selects.inputs == ["products", "clean_training_ids"]
+    assert not any(n.name.startswith("text_b.keep") for n in pipelines["text_model"].nodes)
 
 
 def test_the_quality_preset_is_the_default_three_times():

@@ -77,7 +77,7 @@ def test_the_default_run_drops_every_fused_flag_from_its_image_models_rows_and_h
     image = json.loads((demo_run / "data/08_reporting/image_plain_clean/metrics.json").read_text())
     assert image["training"]["stage2"] == {"skipped": True}
     card = (demo_run / "data/08_reporting/model_card.md").read_text(encoding="utf-8")
-    assert f"the image model's training set drops {len(issues)} of them" in card
+    assert f"the variants trained on denoised ids drop {len(issues)} of them" in card
     assert "`denoising.probabilities: image_and_text`" in card
     assert "soft vote of the members" in card
     assert "divided by the class's training frequency to the power 1" in card
