@@ -375,6 +375,9 @@ class RunConfig:
 #: run skips denoising (the default before issue #14's fused denoising; its block is conf/base's).
 ALL_ROWS_GRID = """\
 grid:
+  text:
+    - {name: text_transformer, kind: transformer, training_ids: all}
+    - {name: text_tfidf, kind: tfidf, training_ids: all}
   image:
     - {name: image_plain_noisy, training_ids: all, dcl: false}
   members:
@@ -385,6 +388,9 @@ grid:
 #: the one on every row and the one on the denoised rows (four members).
 DENOISED_AND_NOISY_GRID = """\
 grid:
+  text:
+    - {name: text_transformer, kind: transformer, training_ids: all}
+    - {name: text_tfidf, kind: tfidf, training_ids: all}
   image:
     - {name: image_plain_clean, training_ids: denoised, dcl: false}
     - {name: image_plain_noisy, training_ids: all, dcl: false}
@@ -395,50 +401,77 @@ grid:
     - {name: fusion_tfidf_clean_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
 """  # noqa: E501
 
-#: The candidate ``default_text_denoised``'s grid: the default's, its text variants also
-#: learning from the rows denoising keeps.
+#: ``default_two_members``: the default before its text models were also trained on the kept rows
+#: (each text model on every row, fused with the image model on the kept rows).
+TWO_MEMBERS_GRID = """\
+grid:
+  text:
+    - {name: text_transformer, kind: transformer, training_ids: all}
+    - {name: text_tfidf, kind: tfidf, training_ids: all}
+  members:
+    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
+"""  # noqa: E501
+#: The candidate ``default_text_denoised``'s grid: two members whose text models learn from the
+#: rows denoising keeps (with ``denoising.drop_margin: 6``).
 TEXT_DENOISED_GRID = """\
 grid:
   text:
     - {name: text_transformer, kind: transformer, training_ids: denoised}
     - {name: text_tfidf, kind: tfidf, training_ids: denoised}
-"""
-
-#: The candidate ``default_four_members``: the default's two members, and the same two text
-#: models trained on the rows denoising keeps, fused with the same image model (four members).
-FOUR_MEMBERS_GRID = """\
-grid:
-  text:
-    - {name: text_transformer, kind: transformer, training_ids: all}
-    - {name: text_tfidf, kind: tfidf, training_ids: all}
-    - {name: text_transformer_denoised, kind: transformer, training_ids: denoised}
-    - {name: text_tfidf_denoised, kind: tfidf, training_ids: denoised}
   members:
     - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
     - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
-    - {name: fusion_transformer_denoised_2layer, text: text_transformer_denoised, image: image_plain_clean, network: two_layer}
-    - {name: fusion_tfidf_denoised_1layer, text: text_tfidf_denoised, image: image_plain_clean, network: one_layer}
 """  # noqa: E501
-#: Its text variants' blocks: the default's.
-FOUR_MEMBERS_TEXT = """\
-text_transformer_denoised:
+#: ``quality_two_members``: the quality preset before (``default_two_members`` × 3 seeds).
+QUALITY_TWO_MEMBERS = (
+    ("parameters_grid.yml", """\
+grid:
+  text:
+    - {name: text_transformer, kind: transformer, training_ids: all}
+    - {name: text_transformer_2, kind: transformer, training_ids: all}
+    - {name: text_transformer_3, kind: transformer, training_ids: all}
+    - {name: text_tfidf, kind: tfidf, training_ids: all}
+  image:
+    - {name: image_plain_clean, training_ids: denoised, dcl: false}
+    - {name: image_plain_clean_2, training_ids: denoised, dcl: false}
+    - {name: image_plain_clean_3, training_ids: denoised, dcl: false}
+  members:
+    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
+    - {name: fusion_transformer_plain_2layer_2, text: text_transformer_2, image: image_plain_clean_2, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer_2, text: text_tfidf, image: image_plain_clean_2, network: one_layer}
+    - {name: fusion_transformer_plain_2layer_3, text: text_transformer_3, image: image_plain_clean_3, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer_3, text: text_tfidf, image: image_plain_clean_3, network: one_layer}
+"""),  # noqa: E501
+    ("parameters_text_model.yml", """\
+text_transformer_2:
   extends: text_transformer
-text_tfidf_denoised:
-  extends: text_tfidf
-"""
+  training:
+    seed: ${add:${runtime_params:seed, ${globals:seed}}, 1}
+text_transformer_3:
+  extends: text_transformer
+  training:
+    seed: ${add:${runtime_params:seed, ${globals:seed}}, 2}
+"""),
+    ("parameters_image_model.yml", (PROJECT / "conf/quality/parameters_image_model.yml").read_text()),  # noqa: E501
+)
 
 CONFIGS: dict[str, RunConfig] = {
     config.name: config
     for config in (
-        # `kedro run`, `make demo`: fused denoising, 2 members over an image model on the kept rows.
+        # `kedro run`, `make demo`: fused denoising, 4 members over an image model on the kept
+        # rows (each text model trained on every row and on the kept rows).
         RunConfig("default"),
         # `--env paper`: the paper's components at CPU scale (denoising, DCL, 5 members).
         RunConfig("paper", env="paper"),
-        # `--env quality`: the default trained with 3 seeds, 6 members.
+        # `--env quality`: the default trained with 3 seeds, 12 members.
         RunConfig("quality", env="quality"),
         # The default with its fusions' decisions uncorrected for the class prior (as before).
         RunConfig(
-            "default_no_prior_correction", params=(("fusion.decisions.prior_correction", "0.0"),)
+            "default_no_prior_correction",
+            conf=(("parameters_grid.yml", TWO_MEMBERS_GRID),),
+            params=(("fusion.decisions.prior_correction", "0.0"),),
         ),
         # The default with its image model on every row: no denoising (the default before that).
         RunConfig("default_all_rows", conf=(("parameters_grid.yml", ALL_ROWS_GRID),)),
@@ -452,20 +485,16 @@ CONFIGS: dict[str, RunConfig] = {
                 ("denoising.drop_fraction", "1.0"),
             ),
         ),  # fmt: skip
-        # Candidate: the text models on the rows denoising keeps too, and denoising keeps a
-        # flagged row unless its prior-corrected margin is at least 6 nats.
+        # The default before: each text model on every row only (two members).
+        RunConfig("default_two_members", conf=(("parameters_grid.yml", TWO_MEMBERS_GRID),)),
+        # The quality preset before: default_two_members × 3 seeds (six members).
+        RunConfig("quality_two_members", conf=QUALITY_TWO_MEMBERS),
+        # Candidate: two members whose text models learn from the rows denoising keeps, which
+        # keeps a flagged row unless its prior-corrected margin is at least 6 nats.
         RunConfig(
             "default_text_denoised",
             conf=(("parameters_grid.yml", TEXT_DENOISED_GRID),),
             params=(("denoising.drop_margin", "6.0"),),
-        ),
-        # Candidate: four members, each text model trained on every row and on the kept rows.
-        RunConfig(
-            "default_four_members",
-            conf=(
-                ("parameters_grid.yml", FOUR_MEMBERS_GRID),
-                ("parameters_text_model.yml", FOUR_MEMBERS_TEXT),
-            ),
         ),
         # Candidate: both image models, each fused with each text model (four members).
         RunConfig(

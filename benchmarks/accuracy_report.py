@@ -595,6 +595,14 @@ HEADLINE_METHODS: dict[str, str] = {
     "default_no_prior_correction.ensemble": "the same with the fusions' plain decisions "
     "(`fusion.decisions.prior_correction: 0`, the default before)",
     "default_all_rows.ensemble": "the default run with its image model on every row (no denoising)",
+    "default_text_denoised.ensemble": "candidate: the default with its text models on the kept "
+    "rows too, and a flagged row dropped only at a prior-corrected margin ≥ 6 "
+    "(`denoising.drop_margin: 6`)",
+    "default_text_denoised.text_transformer": "its text: transformer on the kept rows",
+    "default_text_denoised.text_tfidf": "its text: TF-IDF on the kept rows",
+    "default_text_denoised.image_plain_clean": "its image model on the kept rows",
+    "default_four_members.ensemble": "candidate: 4 members, each text model trained on every row "
+    "and on the kept rows, over the default's image model",
     "quality.ensemble": "**quality preset** (`--env quality`: the default × 3 seeds)",
     "paper.ensemble": "**paper's components at CPU scale** (`--env paper`: soft vote of 5 members)",
     "paper_fused_denoising.ensemble": "the same with fused denoising (`denoising.probabilities:"
@@ -756,6 +764,16 @@ KEY_DIFFERENCES: dict[str, tuple[str, str]] = {
         REFERENCE, "default_no_prior_correction.ensemble"),
     "default run vs the same with its image model on every row (no denoising)": (
         REFERENCE, "default_all_rows.ensemble"),
+    "candidate: text on the kept rows too, drop margin 6, vs default run": (
+        "default_text_denoised.ensemble", REFERENCE),
+    "  … its transformer vs the default's (on every row)": (
+        "default_text_denoised.text_transformer", "default.text_transformer"),
+    "  … its TF-IDF vs the default's (on every row)": (
+        "default_text_denoised.text_tfidf", "default.text_tfidf"),
+    "  … its image model vs the default's": (
+        "default_text_denoised.image_plain_clean", "default.image_plain_clean"),
+    "candidate: 4 members (text on every row and on the kept rows) vs default run": (
+        "default_four_members.ensemble", REFERENCE),
     "reference (TF-IDF × plain ResNet18 64 px) vs default run": (
         "product:text_tfidf+image.resnet18_64px_e12", REFERENCE),
     "reference (TF-IDF × plain ResNet18 64 px) vs the paper's components": (

@@ -124,23 +124,28 @@ def project_grid(env: str) -> Grid:
 
 def test_the_project_grids():
     base, paper, rakuten = project_grid("local"), project_grid("paper"), project_grid("rakuten")
-    assert [len(grid.members) for grid in (base, paper, rakuten)] == [2, 5, 12]
-    assert paper.text == rakuten.text == base.text  # the text variants are base's
+    assert [len(grid.members) for grid in (base, paper, rakuten)] == [4, 5, 12]
+    assert paper.text == rakuten.text == base.text[:2]  # the paper's: on every training row
+    assert {v.training_ids for v in paper.text} == {"all"}
     assert paper.image == rakuten.image != base.image
     for grid in (base, paper, rakuten):  # the first member that fuses the transformer text variant
         assert grid.baseline_member == next(m for m in grid.members if m.text == "text_transformer")
     assert {m.network for m in rakuten.members} == {"one_layer", "two_layer", "two_layer_residual"}
 
 
-def test_the_default_grid_denoises_for_one_plain_image_model_and_leaves_out_dcl():
+def test_the_default_grid_fuses_one_plain_image_model_with_text_on_all_and_kept_rows():
     base, paper = project_grid("local"), project_grid("paper")
     assert paper.uses_denoising and base.uses_denoising
     assert [(v.name, v.training_ids, v.dcl) for v in base.image] == [
         ("image_plain_clean", "denoised", False)
     ]  # fmt: skip
+    assert [(v.name, v.training_ids) for v in base.text] == [
+        ("text_transformer", "all"), ("text_tfidf", "all"),
+        ("text_transformer_denoised", "denoised"), ("text_tfidf_denoised", "denoised"),
+    ]  # fmt: skip
     assert {(m.text, m.image) for m in base.members} == {
-        ("text_transformer", "image_plain_clean"), ("text_tfidf", "image_plain_clean")
-    }  # fmt: skip
+        (text.name, "image_plain_clean") for text in base.text
+    }
     default_nodes = {node.name for node in build_pipelines(base)["__default__"].nodes}
     denoising_nodes = {node.name for node in build_pipelines(base)["denoising"].nodes}
     assert denoising_nodes and denoising_nodes <= default_nodes
