@@ -371,61 +371,52 @@ class RunConfig:
         return self.name if self.conf else self.env
 
 
-#: ``default_all_rows``: the default's members over an image model trained on every row, so the
-#: run skips denoising (the default before issue #14's fused denoising; its block is conf/base's).
-ALL_ROWS_GRID = """\
+def two_member_grid(text_ids: str, image: str) -> str:
+    """A grid of two members, the transformer and the TF-IDF model (each on ``text_ids``), each
+    fused with the image variant ``image`` (the default run's grid before its four members)."""
+    return f"""\
 grid:
   text:
-    - {name: text_transformer, kind: transformer, training_ids: all}
-    - {name: text_tfidf, kind: tfidf, training_ids: all}
+    - {{name: text_transformer, kind: transformer, training_ids: {text_ids}}}
+    - {{name: text_tfidf, kind: tfidf, training_ids: {text_ids}}}
+  members:
+    - {{name: fusion_transformer_plain_2layer, text: text_transformer, image: {image}, network: two_layer}}
+    - {{name: fusion_tfidf_plain_1layer, text: text_tfidf, image: {image}, network: one_layer}}
+"""  # noqa: E501
+
+
+#: ``default_two_members``: the default before its text models were also trained on the kept
+#: rows (each text model on every row, fused with the image model on the kept rows).
+TWO_MEMBERS_GRID = two_member_grid("all", "image_plain_clean")
+#: ``default_all_rows``: those members over an image model trained on every row, so the run
+#: skips denoising (the default before issue #14's fused denoising; its block is conf/base's).
+ALL_ROWS_GRID = (
+    two_member_grid("all", "image_plain_noisy")
+    + """\
   image:
     - {name: image_plain_noisy, training_ids: all, dcl: false}
-  members:
-    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_noisy, network: two_layer}
-    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_noisy, network: one_layer}
-"""  # noqa: E501
+"""
+)
 #: The candidate ``default_denoised_both``'s grid: each text model fused with both image models,
 #: the one on every row and the one on the denoised rows (four members).
-DENOISED_AND_NOISY_GRID = """\
-grid:
-  text:
-    - {name: text_transformer, kind: transformer, training_ids: all}
-    - {name: text_tfidf, kind: tfidf, training_ids: all}
+DENOISED_AND_NOISY_GRID = (
+    two_member_grid("all", "image_plain_noisy")
+    + """\
+    - {name: fusion_transformer_clean_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
+    - {name: fusion_tfidf_clean_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
   image:
     - {name: image_plain_clean, training_ids: denoised, dcl: false}
     - {name: image_plain_noisy, training_ids: all, dcl: false}
-  members:
-    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_noisy, network: two_layer}
-    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_noisy, network: one_layer}
-    - {name: fusion_transformer_clean_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
-    - {name: fusion_tfidf_clean_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
 """  # noqa: E501
-
-#: ``default_two_members``: the default before its text models were also trained on the kept rows
-#: (each text model on every row, fused with the image model on the kept rows).
-TWO_MEMBERS_GRID = """\
-grid:
-  text:
-    - {name: text_transformer, kind: transformer, training_ids: all}
-    - {name: text_tfidf, kind: tfidf, training_ids: all}
-  members:
-    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
-    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
-"""  # noqa: E501
+)
 #: The candidate ``default_text_denoised``'s grid: two members whose text models learn from the
 #: rows denoising keeps (with ``denoising.drop_margin: 6``).
-TEXT_DENOISED_GRID = """\
-grid:
-  text:
-    - {name: text_transformer, kind: transformer, training_ids: denoised}
-    - {name: text_tfidf, kind: tfidf, training_ids: denoised}
-  members:
-    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
-    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
-"""  # noqa: E501
+TEXT_DENOISED_GRID = two_member_grid("denoised", "image_plain_clean")
 #: ``quality_two_members``: the quality preset before (``default_two_members`` × 3 seeds).
 QUALITY_TWO_MEMBERS = (
-    ("parameters_grid.yml", """\
+    (
+        "parameters_grid.yml",
+        """\
 grid:
   text:
     - {name: text_transformer, kind: transformer, training_ids: all}
@@ -443,8 +434,11 @@ grid:
     - {name: fusion_tfidf_plain_1layer_2, text: text_tfidf, image: image_plain_clean_2, network: one_layer}
     - {name: fusion_transformer_plain_2layer_3, text: text_transformer_3, image: image_plain_clean_3, network: two_layer}
     - {name: fusion_tfidf_plain_1layer_3, text: text_tfidf, image: image_plain_clean_3, network: one_layer}
-"""),  # noqa: E501
-    ("parameters_text_model.yml", """\
+""",  # noqa: E501
+    ),
+    (
+        "parameters_text_model.yml",
+        """\
 text_transformer_2:
   extends: text_transformer
   training:
@@ -453,8 +447,12 @@ text_transformer_3:
   extends: text_transformer
   training:
     seed: ${add:${runtime_params:seed, ${globals:seed}}, 2}
-"""),
-    ("parameters_image_model.yml", (PROJECT / "conf/quality/parameters_image_model.yml").read_text()),  # noqa: E501
+""",
+    ),
+    (
+        "parameters_image_model.yml",
+        (PROJECT / "conf/quality/parameters_image_model.yml").read_text(),
+    ),
 )
 
 CONFIGS: dict[str, RunConfig] = {

@@ -616,6 +616,10 @@ HEADLINE_METHODS: dict[str, str] = {
     "paper.stacking_logreg": "stacking (logistic regression)",
     "paper.text_transformer": "text: transformer",
     "paper.text_tfidf": "text: TF-IDF",
+    "default.text_transformer_denoised": "text: transformer on the rows denoising keeps (the "
+    "default run's second transformer)",
+    "default.text_tfidf_denoised": "text: TF-IDF on the rows denoising keeps (the default "
+    "run's second TF-IDF)",
     "paper.image_dcl_clean": "image: DCL on denoised rows (2 stages)",
     "paper_fused_denoising.image_dcl_clean": "image: DCL on the rows fused denoising keeps",
     "paper.image_plain_noisy": "image: plain on all rows (2 stages)",
