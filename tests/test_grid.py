@@ -216,14 +216,14 @@ def test_python_api_session_first_then_pipelines(project):
 
 
 def test_python_api_pipelines_first_then_session(project):
-    assert len(members_of(project)) == 2  # no environment asked for yet: local
+    assert len(members_of(project)) == 4  # no environment asked for yet: local
     KedroSession.create(PROJECT, env="rakuten").load_context()
     assert len(members_of(project)) == 12  # rebuilt for the session's environment
     # The session's environment is now the process's KEDRO_ENV (as `kedro jupyter --env` does),
     # so a session without env stays rakuten, and another environment rebuilds again.
     assert KedroSession.create(PROJECT).load_context().env == "rakuten"
     KedroSession.create(PROJECT, env="local").load_context()
-    assert len(members_of(project)) == 2
+    assert len(members_of(project)) == 4
 
 
 def test_a_pipeline_built_for_another_environment_does_not_run():
@@ -253,7 +253,7 @@ def ensemble_members(output: str) -> list[str]:
 
 
 def test_the_command_line_and_kedro_env_show_the_same_members():
-    assert len(ensemble_members(describe())) == 2
+    assert len(ensemble_members(describe())) == 4
     assert len(ensemble_members(describe("--env", "rakuten"))) == 12
     assert ensemble_members(describe(KEDRO_ENV="rakuten")) == ensemble_members(
         describe("--env", "rakuten")
