@@ -371,42 +371,105 @@ class RunConfig:
         return self.name if self.conf else self.env
 
 
-#: ``default_all_rows``: the default's members over an image model trained on every row, so the
-#: run skips denoising (the default before issue #14's fused denoising; its block is conf/base's).
-ALL_ROWS_GRID = """\
+def two_member_grid(text_ids: str, image: str) -> str:
+    """A grid of two members, the transformer and the TF-IDF model (each on ``text_ids``), each
+    fused with the image variant ``image`` (the default run's grid before its four members)."""
+    return f"""\
 grid:
+  text:
+    - {{name: text_transformer, kind: transformer, training_ids: {text_ids}}}
+    - {{name: text_tfidf, kind: tfidf, training_ids: {text_ids}}}
+  members:
+    - {{name: fusion_transformer_plain_2layer, text: text_transformer, image: {image}, network: two_layer}}
+    - {{name: fusion_tfidf_plain_1layer, text: text_tfidf, image: {image}, network: one_layer}}
+"""  # noqa: E501
+
+
+#: ``default_two_members``: the default before its text models were also trained on the kept
+#: rows (each text model on every row, fused with the image model on the kept rows).
+TWO_MEMBERS_GRID = two_member_grid("all", "image_plain_clean")
+#: ``default_all_rows``: those members over an image model trained on every row, so the run
+#: skips denoising (the default before issue #14's fused denoising; its block is conf/base's).
+ALL_ROWS_GRID = (
+    two_member_grid("all", "image_plain_noisy")
+    + """\
   image:
     - {name: image_plain_noisy, training_ids: all, dcl: false}
-  members:
-    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_noisy, network: two_layer}
-    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_noisy, network: one_layer}
-"""  # noqa: E501
+"""
+)
 #: The candidate ``default_denoised_both``'s grid: each text model fused with both image models,
 #: the one on every row and the one on the denoised rows (four members).
-DENOISED_AND_NOISY_GRID = """\
-grid:
+DENOISED_AND_NOISY_GRID = (
+    two_member_grid("all", "image_plain_noisy")
+    + """\
+    - {name: fusion_transformer_clean_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
+    - {name: fusion_tfidf_clean_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
   image:
     - {name: image_plain_clean, training_ids: denoised, dcl: false}
     - {name: image_plain_noisy, training_ids: all, dcl: false}
-  members:
-    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_noisy, network: two_layer}
-    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_noisy, network: one_layer}
-    - {name: fusion_transformer_clean_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
-    - {name: fusion_tfidf_clean_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
 """  # noqa: E501
+)
+#: The candidate ``default_text_denoised``'s grid: two members whose text models learn from the
+#: rows denoising keeps (with ``denoising.drop_margin: 6``).
+TEXT_DENOISED_GRID = two_member_grid("denoised", "image_plain_clean")
+#: ``quality_two_members``: the quality preset before (``default_two_members`` × 3 seeds).
+QUALITY_TWO_MEMBERS = (
+    (
+        "parameters_grid.yml",
+        """\
+grid:
+  text:
+    - {name: text_transformer, kind: transformer, training_ids: all}
+    - {name: text_transformer_2, kind: transformer, training_ids: all}
+    - {name: text_transformer_3, kind: transformer, training_ids: all}
+    - {name: text_tfidf, kind: tfidf, training_ids: all}
+  image:
+    - {name: image_plain_clean, training_ids: denoised, dcl: false}
+    - {name: image_plain_clean_2, training_ids: denoised, dcl: false}
+    - {name: image_plain_clean_3, training_ids: denoised, dcl: false}
+  members:
+    - {name: fusion_transformer_plain_2layer, text: text_transformer, image: image_plain_clean, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer, text: text_tfidf, image: image_plain_clean, network: one_layer}
+    - {name: fusion_transformer_plain_2layer_2, text: text_transformer_2, image: image_plain_clean_2, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer_2, text: text_tfidf, image: image_plain_clean_2, network: one_layer}
+    - {name: fusion_transformer_plain_2layer_3, text: text_transformer_3, image: image_plain_clean_3, network: two_layer}
+    - {name: fusion_tfidf_plain_1layer_3, text: text_tfidf, image: image_plain_clean_3, network: one_layer}
+""",  # noqa: E501
+    ),
+    (
+        "parameters_text_model.yml",
+        """\
+text_transformer_2:
+  extends: text_transformer
+  training:
+    seed: ${add:${runtime_params:seed, ${globals:seed}}, 1}
+text_transformer_3:
+  extends: text_transformer
+  training:
+    seed: ${add:${runtime_params:seed, ${globals:seed}}, 2}
+""",
+    ),
+    (
+        "parameters_image_model.yml",
+        (PROJECT / "conf/quality/parameters_image_model.yml").read_text(),
+    ),
+)
 
 CONFIGS: dict[str, RunConfig] = {
     config.name: config
     for config in (
-        # `kedro run`, `make demo`: fused denoising, 2 members over an image model on the kept rows.
+        # `kedro run`, `make demo`: fused denoising, 4 members over an image model on the kept
+        # rows (each text model trained on every row and on the kept rows).
         RunConfig("default"),
         # `--env paper`: the paper's components at CPU scale (denoising, DCL, 5 members).
         RunConfig("paper", env="paper"),
-        # `--env quality`: the default trained with 3 seeds, 6 members.
+        # `--env quality`: the default trained with 3 seeds, 12 members.
         RunConfig("quality", env="quality"),
         # The default with its fusions' decisions uncorrected for the class prior (as before).
         RunConfig(
-            "default_no_prior_correction", params=(("fusion.decisions.prior_correction", "0.0"),)
+            "default_no_prior_correction",
+            conf=(("parameters_grid.yml", TWO_MEMBERS_GRID),),
+            params=(("fusion.decisions.prior_correction", "0.0"),),
         ),
         # The default with its image model on every row: no denoising (the default before that).
         RunConfig("default_all_rows", conf=(("parameters_grid.yml", ALL_ROWS_GRID),)),
@@ -420,6 +483,17 @@ CONFIGS: dict[str, RunConfig] = {
                 ("denoising.drop_fraction", "1.0"),
             ),
         ),  # fmt: skip
+        # The default before: each text model on every row only (two members).
+        RunConfig("default_two_members", conf=(("parameters_grid.yml", TWO_MEMBERS_GRID),)),
+        # The quality preset before: default_two_members × 3 seeds (six members).
+        RunConfig("quality_two_members", conf=QUALITY_TWO_MEMBERS),
+        # Candidate: two members whose text models learn from the rows denoising keeps, which
+        # keeps a flagged row unless its prior-corrected margin is at least 6 nats.
+        RunConfig(
+            "default_text_denoised",
+            conf=(("parameters_grid.yml", TEXT_DENOISED_GRID),),
+            params=(("denoising.drop_margin", "6.0"),),
+        ),
         # Candidate: both image models, each fused with each text model (four members).
         RunConfig(
             "default_denoised_both", conf=(("parameters_grid.yml", DENOISED_AND_NOISY_GRID),)

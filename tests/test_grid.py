@@ -20,7 +20,10 @@ NETWORKS = {"fusion": {"networks": {"one_layer": {}, "two_layer": {}}}}
 
 def grid_parameters(**changes) -> dict:
     grid = {
-        "text": [{"name": "text_a", "kind": "transformer"}, {"name": "text_b", "kind": "tfidf"}],
+        "text": [
+            {"name": "text_a", "kind": "transformer", "training_ids": "all"},
+            {"name": "text_b", "kind": "tfidf", "training_ids": "all"},
+        ],
         "image": [{"name": "image_a", "training_ids": "all", "dcl": False}],
         "members": [
             {"name": "m1", "text": "text_a", "image": "image_a", "network": "two_layer"},
@@ -58,6 +61,11 @@ def test_a_grid_parses_with_its_cross_references():
         ({"text": [{"name": "text_a", "kind": "bert"}]}, r"grid.text\[0\] \(text_a\): kind must"),
         ({"text": [{"name": "bert", "kind": "tfidf"}]}, r"text variant names start with 'text_'"),
         ({"image": [{"name": "image_a", "training_ids": "all"}]}, "dcl must be true or false"),
+        (
+            {"text": [{"name": "text_a", "kind": "tfidf"}]},
+            r"grid.text\[0\] \(text_a\): training_ids must be one of \('denoised', 'all'\), "
+            "not None",
+        ),
         (
             {
                 "members": [
@@ -116,23 +124,28 @@ def project_grid(env: str) -> Grid:
 
 def test_the_project_grids():
     base, paper, rakuten = project_grid("local"), project_grid("paper"), project_grid("rakuten")
-    assert [len(grid.members) for grid in (base, paper, rakuten)] == [2, 5, 12]
-    assert paper.text == rakuten.text == base.text  # the text variants are base's
+    assert [len(grid.members) for grid in (base, paper, rakuten)] == [4, 5, 12]
+    assert paper.text == rakuten.text == base.text[:2]  # the paper's: on every training row
+    assert {v.training_ids for v in paper.text} == {"all"}
     assert paper.image == rakuten.image != base.image
     for grid in (base, paper, rakuten):  # the first member that fuses the transformer text variant
         assert grid.baseline_member == next(m for m in grid.members if m.text == "text_transformer")
     assert {m.network for m in rakuten.members} == {"one_layer", "two_layer", "two_layer_residual"}
 
 
-def test_the_default_grid_denoises_for_one_plain_image_model_and_leaves_out_dcl():
+def test_the_default_grid_fuses_one_plain_image_model_with_text_on_all_and_kept_rows():
     base, paper = project_grid("local"), project_grid("paper")
     assert paper.uses_denoising and base.uses_denoising
     assert [(v.name, v.training_ids, v.dcl) for v in base.image] == [
         ("image_plain_clean", "denoised", False)
     ]  # fmt: skip
+    assert [(v.name, v.training_ids) for v in base.text] == [
+        ("text_transformer", "all"), ("text_tfidf", "all"),
+        ("text_transformer_denoised", "denoised"), ("text_tfidf_denoised", "denoised"),
+    ]  # fmt: skip
     assert {(m.text, m.image) for m in base.members} == {
-        ("text_transformer", "image_plain_clean"), ("text_tfidf", "image_plain_clean")
-    }  # fmt: skip
+        (text.name, "image_plain_clean") for text in base.text
+    }
     default_nodes = {node.name for node in build_pipelines(base)["__default__"].nodes}
     denoising_nodes = {node.name for node in build_pipelines(base)["denoising"].nodes}
     assert denoising_nodes and denoising_nodes <= default_nodes
@@ -145,6 +158,28 @@ def test_a_grid_without_a_denoised_image_variant_runs_no_denoising():
     default_nodes = {node.name for node in pipelines["__default__"].nodes}
     denoising_nodes = {node.name for node in pipelines["denoising"].nodes}
     assert denoising_nodes and not denoising_nodes & default_nodes
+
+
+def test_a_text_variant_on_denoised_ids_brings_denoising_into_the_run():
+    text = [
+        {"name": "text_a", "kind": "transformer", "training_ids": "denoised"},
+        {"name": "text_b", "kind": "tfidf", "training_ids": "all"},
+    ]
+    grid = parse_grid(grid_parameters(text=text))  # the image variant learns from every row
+    assert grid.uses_denoising
+    assert [v.training_ids_dataset for v in grid.text] == ["clean_training_ids", "all_training_ids"]
+    pipelines = build_pipelines(grid)
+    default_nodes = {node.name for node in pipelines["__default__"].nodes}
+    assert {node.name for node in pipelines["denoising"].nodes} <= default_nodes
+    trains_text_a = next(
+        n for n in pipelines["text_model"].nodes if n.name == "text_a.train_text_transformer_node"
+    )
+    assert trains_text_a.inputs[0] == "text_a.training_products"
+    selects = next(
+        n for n in pipelines["text_model"].nodes if n.name == "text_a.keep_training_rows_node"
+    )
+    assert selects.inputs == ["products", "clean_training_ids"]
+    assert not any(n.name.startswith("text_b.keep") for n in pipelines["text_model"].nodes)
 
 
 def test_the_quality_preset_is_the_default_three_times():
@@ -181,14 +216,14 @@ def test_python_api_session_first_then_pipelines(project):
 
 
 def test_python_api_pipelines_first_then_session(project):
-    assert len(members_of(project)) == 2  # no environment asked for yet: local
+    assert len(members_of(project)) == 4  # no environment asked for yet: local
     KedroSession.create(PROJECT, env="rakuten").load_context()
     assert len(members_of(project)) == 12  # rebuilt for the session's environment
     # The session's environment is now the process's KEDRO_ENV (as `kedro jupyter --env` does),
     # so a session without env stays rakuten, and another environment rebuilds again.
     assert KedroSession.create(PROJECT).load_context().env == "rakuten"
     KedroSession.create(PROJECT, env="local").load_context()
-    assert len(members_of(project)) == 2
+    assert len(members_of(project)) == 4
 
 
 def test_a_pipeline_built_for_another_environment_does_not_run():
@@ -218,7 +253,7 @@ def ensemble_members(output: str) -> list[str]:
 
 
 def test_the_command_line_and_kedro_env_show_the_same_members():
-    assert len(ensemble_members(describe())) == 2
+    assert len(ensemble_members(describe())) == 4
     assert len(ensemble_members(describe("--env", "rakuten"))) == 12
     assert ensemble_members(describe(KEDRO_ENV="rakuten")) == ensemble_members(
         describe("--env", "rakuten")

@@ -319,6 +319,9 @@ class Denoising(Config):
     filter_by: str
     ranked_by: str
     drop_fraction: float = Field(ge=0, le=1)
+    #: A ranked issue is dropped only when its prior-corrected margin is at least this
+    #: (``vision.denoise.prior_corrected_margin``); ``None``: every issue within drop_fraction.
+    drop_margin: float | None = Field(ge=0)
     figure_top: int = Field(ge=0)
     model: ResNetModel
     augment: Augment

@@ -2,10 +2,12 @@
 
 Declared once per environment, in the ``grid`` block of ``conf/<env>/parameters_grid.yml``:
 
-- ``text``: text variants, each ``{name, kind}`` with ``kind`` ``transformer`` or ``tfidf``;
-- ``image``: image variants, each ``{name, training_ids, dcl}``: ``training_ids``
-  ``denoised`` (the denoising pipeline's ``clean_training_ids``) or ``all``, and whether
-  stage 2 fine-tunes with DCL;
+- ``text``: text variants, each ``{name, kind, training_ids}`` with ``kind`` ``transformer``
+  or ``tfidf``;
+- ``image``: image variants, each ``{name, training_ids, dcl}``: whether stage 2 fine-tunes
+  with DCL;
+- ``training_ids`` (text and image): ``denoised`` (the denoising pipeline's
+  ``clean_training_ids``) or ``all`` (every training product);
 - ``members``: the ensemble's decision-level fusions, each ``{name, text, image, network}``
   naming a text variant, an image variant and a network of ``fusion.networks``.
 
@@ -46,16 +48,29 @@ class GridError(ValueError):
     """The grid declaration is inconsistent; the message names the file and the entry."""
 
 
+class _LearnsFromIds:
+    """A variant that learns from the training ids its ``training_ids`` names."""
+
+    training_ids: str
+
+    @property
+    def training_ids_dataset(self) -> str:
+        """The catalog entry of its training ids."""
+        return TRAINING_IDS[self.training_ids]
+
+
 @dataclass(frozen=True)
-class TextVariant:
-    """A text model variant: namespace ``name``, a ``transformer`` or a ``tfidf`` model."""
+class TextVariant(_LearnsFromIds):
+    """A text model variant: namespace ``name``, a ``transformer`` or a ``tfidf`` model, the
+    training ids it learns from (``denoised`` or ``all``)."""
 
     name: str
     kind: str
+    training_ids: str
 
 
 @dataclass(frozen=True)
-class ImageVariant:
+class ImageVariant(_LearnsFromIds):
     """An image model variant: namespace ``name``, the training ids it learns from, DCL on/off.
 
     Attributes:
@@ -66,11 +81,6 @@ class ImageVariant:
     name: str
     training_ids: str
     dcl: bool
-
-    @property
-    def training_ids_dataset(self) -> str:
-        """The catalog entry of its training ids."""
-        return TRAINING_IDS[self.training_ids]
 
 
 @dataclass(frozen=True)
@@ -110,9 +120,9 @@ class Grid:
 
     @property
     def uses_denoising(self) -> bool:
-        """Whether an image variant trains on the denoising pipeline's ids (``denoised``): if
-        none does, a run skips denoising's k-fold training."""
-        return any(variant.training_ids == "denoised" for variant in self.image)
+        """Whether a variant trains on the denoising pipeline's ids (``denoised``): if none
+        does, a run skips denoising's k-fold training."""
+        return any(v.training_ids == "denoised" for v in (*self.text, *self.image))
 
     def text_variant(self, name: str) -> TextVariant:
         """The text variant ``name``."""
@@ -165,7 +175,11 @@ def parse_grid(
         )
     where = _Where(source)
     text = tuple(
-        TextVariant(name, _choice(entry, "kind", TEXT_KINDS, where.at("text", i)))
+        TextVariant(
+            name,
+            _choice(entry, "kind", TEXT_KINDS, where.at("text", i)),
+            _choice(entry, "training_ids", tuple(TRAINING_IDS), where.at("text", i)),
+        )
         for i, (name, entry) in enumerate(where.entries(block, "text", "text_"))
     )
     image = tuple(

@@ -32,6 +32,25 @@ def rows_in_split(products: pd.DataFrame, split: str) -> pd.DataFrame:
     return products[products["split"] == split]
 
 
+def keep_training_rows(products: pd.DataFrame, training_ids: pd.DataFrame) -> pd.DataFrame:
+    """``products`` without the training rows that ``training_ids`` does not list (validation
+    and test rows stay): what a variant trained on denoised ids learns and selects epochs from.
+
+    Raises:
+        ValueError: An id is not a training product's (the ids are stale: denoising ran on
+            other products).
+    """
+    train = rows_in_split(products, "train")
+    unknown = ~training_ids["row_id"].isin(train["row_id"])
+    if unknown.any():
+        raise ValueError(
+            f"{int(unknown.sum())} training ids are not training products, e.g. row_id "
+            f"{training_ids.loc[unknown, 'row_id'].head(3).tolist()}: rerun the denoising pipeline"
+        )
+    left_out = (products["split"] == "train") & ~products["row_id"].isin(training_ids["row_id"])
+    return products[~left_out]
+
+
 def validation_rows(products: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Returns the ``row_id`` and ``label`` of the validation rows of ``products``, in table order.
 

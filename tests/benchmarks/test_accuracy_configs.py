@@ -12,6 +12,7 @@ import accuracy_report
 import fusion_refit
 import pytest
 
+from rakuten_kedro.grid import parse_grid
 from tests.kedro_project import PROJECT
 
 
@@ -24,6 +25,9 @@ def test_the_configurations_are_the_default_run_and_the_projects_environments():
         ),
         "default_no_prior_correction": (None, {"fusion.decisions.prior_correction": "0.0"}),
         "default_all_rows": (None, {}),
+        "default_two_members": (None, {}),
+        "quality_two_members": (None, {}),
+        "default_text_denoised": (None, {"denoising.drop_margin": "6.0"}),
         "default_denoised_both": (None, {}),
     }  # fmt: skip
     for config in accuracy.CONFIGS.values():
@@ -40,6 +44,22 @@ def test_a_fusion_refit_reads_the_parameters_its_configuration_runs_with():
     assert paper["fusion"]["decisions"]["prior_correction"] == 0.0
     assert paper["ensemble"]["rule"] == "majority"
     assert len(paper["grid"]["members"]) == 5
+
+
+def test_every_configuration_declares_a_valid_grid_of_the_runs_it_stands_for():
+    grids = {
+        name: parse_grid(fusion_refit.config_parameters(config, {}), source=name)
+        for name, config in accuracy.CONFIGS.items()
+    }
+    assert len(grids["default"].members) == 4
+    assert {v.training_ids for v in grids["default"].text} == {"all", "denoised"}
+    for before in ("default_two_members", "default_no_prior_correction", "default_all_rows"):
+        assert [(v.name, v.training_ids) for v in grids[before].text] == [
+            ("text_transformer", "all"), ("text_tfidf", "all")
+        ]  # fmt: skip
+        assert len(grids[before].members) == 2
+    assert len(grids["quality"].members) == 12 and len(grids["quality_two_members"].members) == 6
+    assert {v.training_ids for v in grids["default_text_denoised"].text} == {"denoised"}
 
 
 def _stored_names(names: list[str]) -> list[str]:

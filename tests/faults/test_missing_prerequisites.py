@@ -35,7 +35,7 @@ def test_one_pipeline_on_a_fresh_install_names_what_to_run_first(tmp_path: Path)
     made_by = {line.split(":")[0].strip(): line for line in message[2:-1]}
     assert list(made_by) == ["preprocessing", "text_model", "image_model"]
     assert "products" in made_by["preprocessing"]
-    assert "text_transformer.test_probs" in made_by["text_model"]
+    assert "text_tfidf.test_probs" in made_by["text_model"]
     assert "Traceback" in (project / "info.log").read_text()  # the full story, in the log
     assert (project / "data" / ".kedro-run.lock").read_text() == ""  # the lock was given back
 

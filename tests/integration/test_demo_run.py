@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,23 +78,43 @@ def test_the_default_run_drops_every_fused_flag_from_its_image_models_rows_and_h
     image = json.loads((demo_run / "data/08_reporting/image_plain_clean/metrics.json").read_text())
     assert image["training"]["stage2"] == {"skipped": True}
     card = (demo_run / "data/08_reporting/model_card.md").read_text(encoding="utf-8")
-    assert f"the image model's training set drops {len(issues)} of them" in card
+    assert f"the variants trained on denoised ids drop {len(issues)} of them" in card
     assert "`denoising.probabilities: image_and_text`" in card
     assert "soft vote of the members" in card
     assert "divided by the class's training frequency to the power 1" in card
 
 
-def test_the_default_run_submits_the_highest_mean_probability_of_its_two_members(demo_run: Path):
-    # (with two members, a majority vote broken by summed probability gives the same answer)
+def test_the_default_run_submits_the_highest_mean_probability_of_its_four_members(demo_run: Path):
     out = demo_run / "data/07_model_output"
+    members = (
+        "fusion_transformer_plain_2layer", "fusion_tfidf_plain_1layer",
+        "fusion_transformer_denoised_2layer", "fusion_tfidf_denoised_1layer",
+    )  # fmt: skip
     probs = [
         pd.read_parquet(out / member / "test_probs.parquet").set_index("row_id").sort_index()
-        for member in ("fusion_transformer_plain_2layer", "fusion_tfidf_plain_1layer")
+        for member in members
     ]
-    expected = ((probs[0] + probs[1]) / 2).idxmax(axis=1).astype("int64")
+    expected = (sum(probs) / len(probs)).idxmax(axis=1).astype("int64")
     voted = pd.read_parquet(out / "ensemble/test_predictions.parquet").set_index("row_id")
     assert len(voted) == len(expected) == 120
     assert voted.loc[expected.index, "prdtypecode"].tolist() == expected.tolist()
+
+
+def test_the_default_runs_text_models_on_every_row_and_on_the_rows_denoising_keeps(
+    demo_run: Path,
+):
+    """The two text models of each kind were fitted on different rows: the TF-IDF on the kept
+    rows never saw the dropped ones, so their probabilities differ from the full model's."""
+    out = demo_run / "data/07_model_output"
+    full, kept = (
+        pd.read_parquet(out / name / "val_probs.parquet").set_index("row_id")
+        for name in ("text_tfidf", "text_tfidf_denoised")
+    )
+    assert full.index.equals(kept.index)  # both score every validation row
+    assert not np.allclose(full.to_numpy(), kept.to_numpy())
+    card = (demo_run / "data/08_reporting/model_card.md").read_text(encoding="utf-8")
+    assert "`text_tfidf` (tfidf, all ids)" in card
+    assert "`text_tfidf_denoised` (tfidf, denoised ids)" in card
 
 
 def test_analysis_notebook_runs_headless_on_the_demo_outputs(demo_run: Path):

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.integration
 GRID = {
     "grid": {
         "text": [
-            {"name": "text_tfidf", "kind": "tfidf"},
-            {"name": "text_small", "kind": "transformer"},
+            {"name": "text_tfidf", "kind": "tfidf", "training_ids": "all"},
+            {"name": "text_small", "kind": "transformer", "training_ids": "all"},
         ],
         "image": [{"name": "image_small", "training_ids": "all", "dcl": False}],
         # The TF-IDF member first: the fusion baselines run over the first member with a

@@ -14,7 +14,10 @@ from rakuten_kedro.reporting.headline import (
 )
 
 GRID = {
-    "text": [{"name": "text_a", "kind": "transformer"}, {"name": "text_b", "kind": "tfidf"}],
+    "text": [
+        {"name": "text_a", "kind": "transformer", "training_ids": "all"},
+        {"name": "text_b", "kind": "tfidf", "training_ids": "all"},
+    ],
     "image": [{"name": "image_a"}, {"name": "image_b"}],
     "members": [
         {"name": "fusion_first", "text": "text_a", "image": "image_a", "network": "two_layer"},

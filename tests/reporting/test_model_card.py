@@ -9,7 +9,7 @@ from rakuten_kedro.reporting.model_card import model_card
 
 CODES = [10, 40, 50]
 GRID = {
-    "text": [{"name": "text_tfidf", "kind": "tfidf"}],
+    "text": [{"name": "text_tfidf", "kind": "tfidf", "training_ids": "all"}],
     "image": [{"name": "image_dcl_clean", "training_ids": "clean", "dcl": True}],
     "members": [
         {"name": "m1", "text": "text_tfidf", "image": "image_dcl_clean", "network": "concat"}
@@ -57,8 +57,9 @@ def test_data_classes_worst_classes_denoising_and_training_time_are_the_runs():
     worst = card.split("|---:|---|---:|\n")[1].splitlines()[:2]
     assert [row.split(" | ")[0] for row in worst] == ["| 50", "| 40"]
     assert worst[0].endswith("| 0.0 |") and worst[1].endswith("| 50.0 |")
-    assert "cleanlab flagged 2 of 4 training products; the image model's training set drops 1" in (
-        card
+    assert (
+        "cleanlab flagged 2 of 4 training products; the variants trained on denoised ids drop 1"
+        in (card)
     )
     assert (
         "precision 50 %, recall 100 %; of the dropped rows: precision 100 %, recall 50 %." in card
@@ -84,6 +85,6 @@ def test_a_run_without_denoising_says_so_instead_of_counting_flags():
     card = _card(denoised=False)
     denoising = card.split("## Denoising\n")[1].split("\n\n")[0]
     assert denoising == (
-        "No denoising in this run: no image variant of the grid trains on denoised ids "
+        "No denoising in this run: no variant of the grid trains on denoised ids "
         "(`training_ids: denoised`)."
     )

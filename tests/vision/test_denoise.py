@@ -15,6 +15,7 @@ from rakuten_kedro.vision.denoise import (
     denoising_folds,
     fuse_probabilities,
     label_issues_table,
+    prior_corrected_margin,
     rank_label_issues,
     score_flags,
 )
@@ -80,6 +81,42 @@ def test_label_issues_table_and_scores():
     assert flagged["precision"] == pytest.approx(hits / len(ranked))
     assert flagged["recall"] == pytest.approx(hits / flipped.sum())
     assert scores["top_n_flipped"]["lift"] > 3
+
+
+def test_the_margin_divides_each_probability_by_its_class_prior():
+    probs = np.array([[0.1, 0.9], [0.3, 0.7]])
+    log_prior = np.log([0.9, 0.1])  # class 1 is rare
+    margin = prior_corrected_margin(probs, np.array([1, 0]), np.array([0, 1]), log_prior)
+    # row 0: given the rare class 1, suggested 0: log(0.1/0.9) - log(0.9/0.1)
+    np.testing.assert_allclose(margin, [np.log(0.1 / 0.9) - np.log(0.9 / 0.1),
+                                        np.log(0.7 / 0.1) - np.log(0.3 / 0.9)])  # fmt: skip
+
+
+def test_drop_margin_keeps_the_flags_of_a_rare_class_that_its_rarity_explains():
+    """Three rows of class 1 (rare: 3 of 10) are flagged: the models' probability for it is
+    low, but once divided by its prior only row 8's contradiction remains clear."""
+    products = pd.DataFrame({
+        "row_id": np.arange(10), "productid": np.arange(10) + 100, "imageid": np.arange(10) + 200,
+        "label": [0] * 7 + [1] * 3,
+    })  # fmt: skip
+    probs = np.full((10, 2), 0.5)
+    probs[7:] = [[0.6, 0.4], [0.99, 0.01], [0.7, 0.3]]
+    ranked = np.array([8, 9, 7])
+    table = label_issues_table(
+        products, probs, ranked, np.zeros(10), CODES[:2], drop_fraction=1.0, drop_margin=2.0
+    )
+    log_prior = np.log([8 / 12, 4 / 12])  # add-one smoothed given-label frequency
+    expected = np.log(probs[ranked, 0]) - log_prior[0] - np.log(probs[ranked, 1]) + log_prior[1]
+    np.testing.assert_allclose(table["margin"], expected)
+    assert table["dropped"].tolist() == [True, False, False]  # 3.9 nats; 0.15; -0.29
+    everything = label_issues_table(
+        products, probs, ranked, np.zeros(10), CODES[:2], drop_fraction=1.0
+    )
+    assert everything["dropped"].all()  # no drop_margin: every flag within drop_fraction
+    top = label_issues_table(
+        products, probs, ranked, np.zeros(10), CODES[:2], drop_fraction=0.34, drop_margin=0.0
+    )
+    assert top["dropped"].tolist() == [True, False, False]  # the fraction still caps it
 
 
 def test_score_flags_refuses_a_truth_file_of_other_data():

@@ -19,6 +19,7 @@ from rakuten_kedro.config import FusionNetwork, FusionTraining, parses_params
 from rakuten_kedro.fusion.fold_networks import make_torch_train_fold
 from rakuten_kedro.models.fusion import DecisionFusionNet, FoldEnsemble
 from rakuten_kedro.training.cross_validation import CrossValidationResult, cross_validate
+from rakuten_kedro.training.metrics import log_class_prior
 
 
 def stack_probabilities(probs: Sequence[np.ndarray]) -> np.ndarray:
@@ -58,13 +59,7 @@ def prior_offset(
         raise ValueError(f"fusion.decisions.prior_correction must be in [0, 1], got {correction}")
     if correction == 0:
         return None
-    counts = np.bincount(np.asarray(train_labels, dtype=np.int64), minlength=num_classes)
-    if len(counts) != num_classes:
-        raise ValueError(
-            f"training labels go up to {len(counts) - 1}, beyond {num_classes} classes"
-        )
-    frequency = (counts + 1) / (counts.sum() + num_classes)
-    return (correction * np.log(frequency)).astype(np.float32)
+    return (correction * log_class_prior(train_labels, num_classes)).astype(np.float32)
 
 
 @parses_params

@@ -105,12 +105,13 @@ RANKED_PROBABILITIES = {
 def _denoising_section(denoising: Mapping[str, Any] | None) -> str:
     if denoising is None:
         return (
-            "No denoising in this run: no image variant of the grid trains on denoised ids "
+            "No denoising in this run: no variant of the grid trains on denoised ids "
             "(`training_ids: denoised`)."
         )
     text = (
         f"cleanlab flagged {denoising.get('n_flagged')} of {denoising.get('n_train')} training "
-        f"products; the image model's training set drops {denoising.get('n_dropped')} of them."
+        f"products; the variants trained on denoised ids drop {denoising.get('n_dropped')} of "
+        "them."
     )
     if ranked := RANKED_PROBABILITIES.get(denoising.get("probabilities", "")):
         text += f" cleanlab ranked {ranked}."
@@ -198,7 +199,8 @@ def model_card(  # noqa: PLR0917 - each argument is one section's source
         f"decision-level fusion networks over their probabilities, and a "
         f"{VOTE_WORDS[ensemble.rule]}"
         ". After Bi, Wang, Fan et al. (SIGIR eCom 2020), whose ensemble is a majority vote.",
-        "- Text variants: " + ", ".join(f"`{v['name']}` ({v['kind']})" for v in grid["text"]),
+        "- Text variants: "
+        + ", ".join(f"`{v['name']}` ({v['kind']}, {v['training_ids']} ids)" for v in grid["text"]),
         "- Image variants: "
         + ", ".join(
             f"`{v['name']}` ({v['training_ids']} ids, DCL {'on' if v['dcl'] else 'off'})"

@@ -77,3 +77,15 @@ def classification_metrics(
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "per_class_f1": {str(code): float(f1) for code, f1 in zip(codes, per_class, strict=True)},
     }
+
+
+def log_class_prior(labels: Sequence[int] | np.ndarray, num_classes: int) -> np.ndarray:
+    """``log π``: the log class frequency of ``labels``, add-one smoothed so that a class
+    without a row stays finite.
+
+    Both corrections for the class imbalance use it: the fusion networks' decisions
+    (``fusion.decision.prior_offset``) and the denoising margin
+    (``vision.denoise.prior_corrected_margin``).
+    """
+    counts = np.bincount(_as_labels(labels, "labels", num_classes), minlength=num_classes)
+    return np.log((counts + 1) / (counts.sum() + num_classes))

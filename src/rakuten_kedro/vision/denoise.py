@@ -3,7 +3,9 @@
 Out-of-fold class probabilities from a k-fold cross-validated image model (the project's one
 loop, ``training.cross_validation``, each fold picking its epoch on the validation split) go
 to cleanlab's ``find_label_issues`` (``prune_by_noise_rate``, ranked by ``normalized_margin``);
-the top ``drop_fraction`` of the ranked issues is removed from the image model's training data.
+the top ``drop_fraction`` of the ranked issues is removed from the training data of the variants
+that learn from denoised ids, or (``drop_margin``) only those of them that the probabilities
+divided by the class prior still contradict clearly (:func:`prior_corrected_margin`).
 With ``denoising.probabilities: image_and_text`` cleanlab ranks instead the product of those
 and the TF-IDF model's out-of-fold probabilities on the same folds (:func:`denoising_folds`,
 ``text.tfidf.tfidf_out_of_fold``), renormalised (:func:`fuse_probabilities`).
@@ -29,6 +31,7 @@ from rakuten_kedro.config import Denoising, parses_params
 from rakuten_kedro.models.image import build_image_classifier
 from rakuten_kedro.training.cross_validation import TrainFold, cross_validate
 from rakuten_kedro.training.folds import assign_folds
+from rakuten_kedro.training.metrics import log_class_prior
 from rakuten_kedro.vision.train import fit_image_classifier, predict_image_classifier
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ LABEL_ISSUE_COLUMNS = [
     "label_quality",
     "given_prob",
     "suggested_prob",
+    "margin",
     "dropped",
 ]
 
@@ -140,7 +144,31 @@ def rank_label_issues(
     return np.asarray(ranked, dtype=np.int64), quality
 
 
-def label_issues_table(
+def prior_corrected_margin(
+    pred_probs: np.ndarray, given: np.ndarray, suggested: np.ndarray, log_prior: np.ndarray
+) -> np.ndarray:
+    """How strongly the probabilities, each divided by its class's frequency, favour the
+    suggested code over the given one: ``log(p_s / π_s) − log(p_g / π_g)``, in nats.
+
+    A class that few training rows carry gets little probability from models trained on them,
+    so cleanlab flags many of its genuine rows; dividing by the prior asks instead whether the
+    evidence beats what the class's rarity alone explains (``denoising.drop_margin``).
+
+    Args:
+        pred_probs: ``(n, K)`` probabilities of the rows.
+        given: ``(n,)`` given label index of each row.
+        suggested: ``(n,)`` suggested label index of each row.
+        log_prior: ``(K,)`` ``log π`` (``training.metrics.log_class_prior``).
+
+    Returns:
+        ``(n,)`` margins; large = the given label is very likely wrong.
+    """
+    rows = np.arange(len(given))
+    logs = np.log(np.clip(pred_probs, FUSION_FLOOR, None)) - log_prior
+    return logs[rows, suggested] - logs[rows, given]
+
+
+def label_issues_table(  # noqa: PLR0913 - the table's inputs and its two drop rules
     train_products: pd.DataFrame,
     pred_probs: np.ndarray,
     ranked: np.ndarray,
@@ -148,8 +176,9 @@ def label_issues_table(
     codes: Sequence[int],
     *,
     drop_fraction: float,
+    drop_margin: float | None = None,
 ) -> pd.DataFrame:
-    """The ranked issues as a table, with the ``drop_fraction`` top ones marked ``dropped``.
+    """The ranked issues as a table; those to remove from training are marked ``dropped``.
 
     Args:
         train_products: Training rows (``row_id, productid, imageid, label``), aligned with
@@ -158,7 +187,10 @@ def label_issues_table(
         ranked: Issue row positions in rank order (from :func:`rank_label_issues`).
         quality: Label-quality score of every row.
         codes: Product type codes in label order.
-        drop_fraction: Share of the ranked issues (from the top) to remove from training.
+        drop_fraction: Share of the ranked issues (from the top) that may be dropped.
+        drop_margin: Of those, only the issues whose :func:`prior_corrected_margin` is at least
+            this are dropped (``None``: all of them). The prior is the training rows' given-label
+            frequency.
 
     Returns:
         One row per issue with :data:`LABEL_ISSUE_COLUMNS`, ``rank`` starting at 1; the
@@ -175,7 +207,11 @@ def label_issues_table(
     others = pred_probs[ranked].copy()
     others[np.arange(len(ranked)), given] = -1
     suggested = others.argmax(axis=1)
-    n_drop = int(round(drop_fraction * len(ranked)))
+    log_prior = log_class_prior(train_products["label"].to_numpy(), len(codes))
+    margin = prior_corrected_margin(pred_probs[ranked], given, suggested, log_prior)
+    dropped = np.arange(len(ranked)) < int(round(drop_fraction * len(ranked)))
+    if drop_margin is not None:
+        dropped &= margin >= drop_margin
     return pd.DataFrame(
         {
             "rank": np.arange(1, len(ranked) + 1),
@@ -189,7 +225,8 @@ def label_issues_table(
             "label_quality": quality[ranked].astype(float),
             "given_prob": pred_probs[ranked, given].astype(float),
             "suggested_prob": pred_probs[ranked, suggested].astype(float),
-            "dropped": np.arange(len(ranked)) < n_drop,
+            "margin": margin.astype(float),
+            "dropped": dropped,
         },
         columns=LABEL_ISSUE_COLUMNS,
     )

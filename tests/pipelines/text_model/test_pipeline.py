@@ -13,6 +13,7 @@ from kedro_datasets.pandas import ParquetDataset
 
 from rakuten_kedro.datasets.checkpoints import CheckpointsDataset
 from rakuten_kedro.datasets.hf_model import HFModelDataset
+from rakuten_kedro.grid import TextVariant
 from rakuten_kedro.pipelines.text_model.pipeline import (
     create_pipeline,
     tfidf_pipeline,
@@ -31,6 +32,14 @@ from tests.text.products import (
 )
 
 PROBS_COLUMNS = ["row_id", *map(str, CODES)]
+
+
+def transformer(name: str) -> TextVariant:
+    return TextVariant(name, "transformer", "all")
+
+
+def tfidf(name: str, training_ids: str = "all") -> TextVariant:
+    return TextVariant(name, "tfidf", training_ids)
 
 
 def output_datasets(tmp_path, variant):
@@ -83,7 +92,7 @@ def test_variants_are_namespaced_and_share_the_preprocessing_outputs():
     }  # fmt: skip
     assert "params:text_large.training" in pipeline.inputs()
     # The weights check runs before the training that needs them.
-    names = [node.name for node in transformer_pipeline("text_base").nodes]
+    names = [node.name for node in transformer_pipeline(transformer("text_base")).nodes]
     assert names.index("text_base.check_text_encoder_node") < names.index(
         "text_base.train_text_transformer_node"
     )
@@ -92,7 +101,7 @@ def test_variants_are_namespaced_and_share_the_preprocessing_outputs():
 def test_from_scratch_transformer_end_to_end(tmp_path, caplog):
     products, test_products = make_text_products(250), make_test_products(12)
     catalog = make_catalog(tmp_path, products, test_products)
-    SequentialRunner().run(transformer_pipeline("text_transformer"), catalog)
+    SequentialRunner().run(transformer_pipeline(transformer("text_transformer")), catalog)
 
     val_rows = products[products["split"] == "val"]
     val_probs = catalog.load("text_transformer.val_probs")
@@ -121,7 +130,7 @@ def test_from_scratch_transformer_end_to_end(tmp_path, caplog):
     # Running again continues from the finished checkpoint: no retraining, same outputs.
     catalog = make_catalog(tmp_path, products, test_products)
     with caplog.at_level(logging.INFO):
-        SequentialRunner().run(transformer_pipeline("text_transformer"), catalog)
+        SequentialRunner().run(transformer_pipeline(transformer("text_transformer")), catalog)
     assert "not training again" in caplog.text
     assert "tokenizer: reusing" in caplog.text
     again = catalog.load("text_transformer.val_probs")
@@ -131,7 +140,7 @@ def test_from_scratch_transformer_end_to_end(tmp_path, caplog):
 def test_tfidf_baseline_outputs(tmp_path):
     products, test_products = make_text_products(250), make_test_products(12)
     catalog = make_catalog(tmp_path, products, test_products)
-    SequentialRunner().run(tfidf_pipeline("text_tfidf"), catalog)
+    SequentialRunner().run(tfidf_pipeline(tfidf("text_tfidf")), catalog)
     val_probs = catalog.load("text_tfidf.val_probs")
     test_probs = catalog.load("text_tfidf.test_probs")
     assert list(val_probs.columns) == list(test_probs.columns) == PROBS_COLUMNS
@@ -145,14 +154,41 @@ def test_tfidf_gives_zero_probability_to_classes_absent_from_training(tmp_path):
     products = make_text_products(250)
     products = products[~((products["label"] == 4) & (products["split"] == "train"))]
     catalog = make_catalog(tmp_path, products, make_test_products(5))
-    SequentialRunner().run(tfidf_pipeline("text_tfidf"), catalog)
+    SequentialRunner().run(tfidf_pipeline(tfidf("text_tfidf")), catalog)
     val_probs = catalog.load("text_tfidf.val_probs")
     assert (val_probs[str(CODES[4])] == 0).all()
     assert catalog.load("text_tfidf.metrics")["per_class_f1"][str(CODES[4])] == 0.0
+
+
+def test_a_variant_on_denoised_ids_learns_only_from_the_kept_training_rows(tmp_path):
+    products = make_text_products(250)
+    train = products[products["split"] == "train"]
+    kept = train.loc[train["label"] != 4, ["row_id"]]  # denoising dropped every class-4 row
+    catalog = make_catalog(tmp_path, products, make_test_products(5))
+    catalog["clean_training_ids"] = MemoryDataset(kept)
+    pipeline = tfidf_pipeline(tfidf("text_tfidf", "denoised"))
+    assert "clean_training_ids" in pipeline.inputs()
+    SequentialRunner().run(pipeline, catalog)
+    val_probs = catalog.load("text_tfidf.val_probs")
+    assert len(val_probs) == (products["split"] == "val").sum()  # every validation row scored
+    assert (val_probs[str(CODES[4])] == 0).all()  # never learnt: its rows were left out
+    assert catalog.load("text_tfidf.metrics")["per_class_f1"][str(CODES[4])] == 0.0
+
+
+def test_a_variant_on_stale_denoised_ids_stops_with_the_ids_named(tmp_path):
+    products = make_text_products(50)
+    catalog = make_catalog(tmp_path, products, make_test_products(5))
+    catalog["clean_training_ids"] = MemoryDataset(
+        products.loc[products["split"] == "val", ["row_id"]]
+    )
+    with pytest.raises(
+        ValueError, match="training ids are not training products.*rerun the denoising"
+    ):
+        SequentialRunner().run(tfidf_pipeline(tfidf("text_tfidf", "denoised")), catalog)
 
 
 def test_unknown_tfidf_classifier_is_rejected(tmp_path):
     catalog = make_catalog(tmp_path, make_text_products(50), make_test_products(5))
     catalog["params:text_tfidf.model"] = params("text_tfidf.model", classifier="svm")
     with pytest.raises(ValueError, match="classifier: 'svm': Input should be 'sgd' or"):
-        SequentialRunner().run(tfidf_pipeline("text_tfidf"), catalog)
+        SequentialRunner().run(tfidf_pipeline(tfidf("text_tfidf")), catalog)

@@ -201,8 +201,9 @@ def find_label_issues(
         labels, probs, filter_by=params.filter_by, ranked_by=params.ranked_by
     )
     table = label_issues_table(
-        train, probs, ranked, quality, codes, drop_fraction=params.drop_fraction
-    )
+        train, probs, ranked, quality, codes,
+        drop_fraction=params.drop_fraction, drop_margin=params.drop_margin,
+    )  # fmt: skip
     logger.info(
         "denoising: %d of %d training products flagged (probabilities: %s), the top %d dropped",
         len(table),

@@ -23,6 +23,7 @@ from rakuten_kedro.config import (
 from rakuten_kedro.models.image import ResNetClassifier, build_image_classifier
 from rakuten_kedro.tables import (
     features_table,
+    keep_training_rows,
     label_codes,
     probs_matrix,
     probs_table,
@@ -41,14 +42,7 @@ logger = logging.getLogger(__name__)
 
 
 def _training_rows(products: pd.DataFrame, training_ids: pd.DataFrame) -> pd.DataFrame:
-    train = rows_in_split(products, "train")
-    unknown = ~training_ids["row_id"].isin(train["row_id"])
-    if unknown.any():
-        raise ValueError(
-            f"{int(unknown.sum())} training ids are not training products, e.g. row_id "
-            f"{training_ids.loc[unknown, 'row_id'].head(3).tolist()}: rerun the denoising pipeline"
-        )
-    return train[train["row_id"].isin(training_ids["row_id"])]
+    return rows_in_split(keep_training_rows(products, training_ids), "train")
 
 
 @parses_params

@@ -1,9 +1,12 @@
 """The text_model pipeline: one namespaced copy per text variant of the grid.
 
 A variant is an entry of ``grid.text`` (``conf/<env>/parameters_grid.yml``) and a parameters
-block of the same name (``parameters_text_model.yml``); its outputs are ``{variant}.val_probs``,
-``{variant}.test_probs``, ``{variant}.metrics`` and, for transformers, ``{variant}.val_features``,
-``{variant}.test_features`` and ``{variant}.text_model`` (``{variant}.tfidf_model`` for TF-IDF).
+block of the same name (``parameters_text_model.yml``). A variant with ``training_ids: denoised``
+learns from the training products the denoising pipeline keeps (``clean_training_ids``; its
+``training_products``), one with ``all`` from every product. Its outputs are
+``{variant}.val_probs``, ``{variant}.test_probs``, ``{variant}.metrics`` and, for transformers,
+``{variant}.val_features``, ``{variant}.test_features`` and ``{variant}.text_model``
+(``{variant}.tfidf_model`` for TF-IDF).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
-from rakuten_kedro.grid import Grid
+from rakuten_kedro.grid import Grid, TextVariant
 from rakuten_kedro.pipelines.text_model.nodes import (
     check_text_encoder,
     predict_text_transformer,
@@ -23,6 +26,7 @@ from rakuten_kedro.pipelines.text_model.nodes import (
     train_tfidf,
 )
 from rakuten_kedro.preflight import PREFLIGHT_TAG
+from rakuten_kedro.tables import keep_training_rows
 
 #: Inputs shared by every variant (outputs of the preprocessing pipeline).
 SHARED_INPUTS = {"products", "label_encoding", "checkpoints"}
@@ -72,20 +76,36 @@ def tfidf_inference(variant: str, rows: str, split: str) -> Pipeline:
     )
 
 
-def transformer_pipeline(variant: str) -> Pipeline:
-    """Train, predict and score one transformer variant under the namespace ``variant``."""
+def training_rows(variant: TextVariant) -> tuple[list[Node], str, set[str]]:
+    """The products variant ``variant`` trains on: the nodes that select them (none for
+    ``training_ids: all``), the dataset its training node reads and the free inputs."""
+    if variant.training_ids == "all":
+        return [], "products", set()
+    node = Node(
+        keep_training_rows,
+        ["products", variant.training_ids_dataset],
+        "training_products",
+        name="keep_training_rows_node",
+    )
+    return [node], "training_products", {variant.training_ids_dataset}
+
+
+def transformer_pipeline(variant: TextVariant) -> Pipeline:
+    """Train, predict and score one transformer variant under its namespace."""
+    selection, training_products, ids = training_rows(variant)
     nodes = [
+        *selection,
         Node(
-            _bind(check_text_encoder, variant),
+            _bind(check_text_encoder, variant.name),
             "params:model",
             "encoder_source",
             name="check_text_encoder_node",
             tags={PREFLIGHT_TAG},
         ),
         Node(
-            _bind(train_text_transformer, variant),
+            _bind(train_text_transformer, variant.name),
             [
-                "products",
+                training_products,
                 "label_encoding",
                 "encoder_source",
                 "params:model",
@@ -102,18 +122,23 @@ def transformer_pipeline(variant: str) -> Pipeline:
             name="score_text_transformer_node",
         ),
     ]
-    return Pipeline(nodes, namespace=variant, inputs=SHARED_INPUTS) + sum(
-        (transformer_inference(variant, rows, split) for split, rows in TRAINING_SPLITS.items()),
+    return Pipeline(nodes, namespace=variant.name, inputs=SHARED_INPUTS | ids) + sum(
+        (
+            transformer_inference(variant.name, rows, split)
+            for split, rows in TRAINING_SPLITS.items()
+        ),
         start=Pipeline([]),
     )
 
 
-def tfidf_pipeline(variant: str) -> Pipeline:
-    """Train, predict and score one TF-IDF baseline variant under the namespace ``variant``."""
+def tfidf_pipeline(variant: TextVariant) -> Pipeline:
+    """Train, predict and score one TF-IDF baseline variant under its namespace."""
+    selection, training_products, ids = training_rows(variant)
     nodes = [
+        *selection,
         Node(
-            _bind(train_tfidf, variant),
-            ["products", "label_encoding", "params:model", "checkpoints"],
+            _bind(train_tfidf, variant.name),
+            [training_products, "label_encoding", "params:model", "checkpoints"],
             "tfidf_model",
             name="train_tfidf_node",
         ),
@@ -124,8 +149,8 @@ def tfidf_pipeline(variant: str) -> Pipeline:
             name="score_tfidf_node",
         ),
     ]
-    return Pipeline(nodes, namespace=variant, inputs=SHARED_INPUTS) + sum(
-        (tfidf_inference(variant, rows, split) for split, rows in TRAINING_SPLITS.items()),
+    return Pipeline(nodes, namespace=variant.name, inputs=SHARED_INPUTS | ids) + sum(
+        (tfidf_inference(variant.name, rows, split) for split, rows in TRAINING_SPLITS.items()),
         start=Pipeline([]),
     )
 
@@ -140,4 +165,4 @@ def create_pipeline(grid: Grid) -> Pipeline:
         The union of the variants' pipelines.
     """
     builders = {"transformer": transformer_pipeline, "tfidf": tfidf_pipeline}
-    return sum((builders[v.kind](v.name) for v in grid.text), start=Pipeline([]))
+    return sum((builders[v.kind](v) for v in grid.text), start=Pipeline([]))
