@@ -84,7 +84,9 @@ def test_denoising_finds_the_injected_flips(tmp_path):
 
     metrics = catalog.load("denoising_metrics")
     assert metrics["truth"] == "demo_label_noise"
-    assert (metrics["probabilities"], metrics["drop_fraction"]) == ("image", 0.5)
+    assert (metrics["probabilities"], metrics["drop_fraction"], metrics["drop_margin"]) == (
+        "image", 0.5, None
+    )  # fmt: skip
     assert metrics["n_flipped"] == int(noise["flipped"].sum())
     # Photos show the true class, so the flags are mostly real flips: far above chance.
     assert metrics["flagged"]["precision"] > 2 * metrics["flip_rate"]
@@ -111,6 +113,7 @@ def test_no_truth_file_means_no_score(tmp_path):
         "truth": "none",
         "probabilities": "image",
         "drop_fraction": 0.5,
+        "drop_margin": None,
         "n_train": len(train),
         "n_flagged": 3,
         "n_dropped": 1,

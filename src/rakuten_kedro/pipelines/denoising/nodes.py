@@ -205,7 +205,7 @@ def find_label_issues(
         drop_fraction=params.drop_fraction, drop_margin=params.drop_margin,
     )  # fmt: skip
     logger.info(
-        "denoising: %d of %d training products flagged (probabilities: %s), the top %d dropped",
+        "denoising: %d of %d training products flagged (probabilities: %s), %d dropped",
         len(table),
         len(train),
         params.probabilities,
@@ -266,10 +266,12 @@ def score_denoising(
         products: Labelled products (``row_id``, ``productid``, ``split``).
         demo_label_noise: The generator's record (``row_id``, ``productid``, ``flipped``…),
             or None for data without one.
-        params: The ``denoising`` block (``probabilities`` and ``drop_fraction`` are recorded).
+        params: The ``denoising`` block (``probabilities``, ``drop_fraction`` and
+            ``drop_margin``, which decide what is dropped, are recorded).
 
     Returns:
-        ``{"truth": "demo_label_noise", "probabilities", "drop_fraction", "flip_rate",
+        ``{"truth": "demo_label_noise", "probabilities", "drop_fraction", "drop_margin",
+        "flip_rate",
         "flagged": {precision, recall, …}, "dropped": {…}, "top_n_flipped": {…}}``, or
         ``{"truth": "none", …}`` with counts only.
     """
@@ -277,6 +279,7 @@ def score_denoising(
     counts = {
         "probabilities": params.probabilities,
         "drop_fraction": params.drop_fraction,
+        "drop_margin": params.drop_margin,
         "n_train": len(train),
         "n_flagged": len(label_issues),
         "n_dropped": int(label_issues["dropped"].astype(bool).sum()),
